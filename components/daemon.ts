@@ -1,0 +1,276 @@
+/**
+ * What the Kubernetes and the Docker variants share about the daemon they run:
+ * its flags, where it reads registry CAs, how a client reaches it and how a
+ * client waits for it. Pure functions, so both variants declare the same daemon.
+ */
+import {
+    InvalidArgumentError,
+    arrayOf,
+    booleanValue,
+    integerInRange,
+    mirrorUrl,
+    mtu as validMtu,
+    nonEmptyString,
+    oneOf,
+    pemCertificateInput,
+    registryHost,
+} from "./validation";
+import type { Input } from "@pulumi/pulumi";
+
+/** How the client reaches the daemon. */
+export type Transport = "unix" | "tls" | "tcp";
+export const TRANSPORTS: readonly Transport[] = ["unix", "tls", "tcp"];
+
+/** Pinned to a maintained major (only 29.x is rebuilt; `stable-dind` is frozen at 19.03); pin a digest for byte-for-byte repeatable pods. */
+export const DEFAULT_DIND_IMAGE = "docker:29-dind";
+export const DEFAULT_CLI_IMAGE = "docker:29-cli";
+
+/** dockerd's state: images, containers, volumes (and the containerd image store of Docker 29). */
+export const DOCKER_DATA_DIR = "/var/lib/docker";
+/** The directory shared between daemon and client for the unix transport; only the socket lives there. */
+export const SOCKET_DIR = "/var/run/dind";
+export const SHARED_SOCKET = `${SOCKET_DIR}/docker.sock`;
+/** The daemon's own socket, for its startup probe and `exec` when the API is served elsewhere. */
+export const LOCAL_SOCKET = "/var/run/docker.sock";
+export const TLS_PORT = 2376;
+export const PLAINTEXT_PORT = 2375;
+/** Where the daemon finds its server pair and the client its client pair, named as the docker CLI expects. */
+export const SERVER_CERT_DIR = "/certs/server";
+export const CLIENT_CERT_DIR = "/certs/client";
+export const TLS_FILES = { ca: "ca.pem", cert: "cert.pem", key: "key.pem" } as const;
+
+/** Where dockerd looks for a registry's CA roots. */
+export const CERTS_D = "/etc/docker/certs.d";
+/**
+ * Registry CAs again as plain files, added to Go's roots through SSL_CERT_DIR:
+ * some Docker versions (and tools in the client container) verify against the
+ * operating system's roots rather than certs.d.
+ */
+export const TRUSTED_CA_DIR = "/etc/pulumi-dind/ca";
+export const SYSTEM_CA_DIR = "/etc/ssl/certs";
+
+/** A registry the daemon must trust. */
+export interface RegistryTrust {
+    /** The registry as image references name it: `host` or `host:port`. */
+    host: string;
+    /** The PEM of the CA that signed the registry's certificate; none for a publicly trusted one. */
+    caCertPem?: Input<string>;
+    /** Talk to it over plain HTTP or without verifying its certificate (`--insecure-registry`). Default false. */
+    insecure?: boolean;
+}
+
+/** Where dockerd reads the CA of `host`; the port is part of the directory name only when image references carry it. */
+export function registryCaPath(host: string): string {
+    return `${CERTS_D}/${host}/ca.crt`;
+}
+
+/** A file name for the CA of `host` that is a valid ConfigMap key (keys cannot contain ':'). */
+export function registryCaKey(host: string): string {
+    return `${host.replace(/[^-._a-zA-Z0-9]/g, "_")}.crt`;
+}
+
+/** The path of a registry CA below certs.d, as a ConfigMap item's `path` wants it. */
+export function registryCaRelativePath(host: string): string {
+    return `${host}/ca.crt`;
+}
+
+/** SSL_CERT_DIR for a container that should trust the registry CAs on top of the system roots. */
+export const TRUSTING_SSL_CERT_DIR = `${SYSTEM_CA_DIR}:${TRUSTED_CA_DIR}`;
+
+export interface DaemonEndpoints {
+    /** `--host` values for dockerd. */
+    hosts: string[];
+    /** DOCKER_HOST as the client sees it. */
+    clientDockerHost: string;
+    /** DOCKER_HOST inside the daemon's own container (its probe and `exec`). */
+    localDockerHost: string;
+}
+
+/**
+ * Where dockerd listens for each transport. `tcpAddress` is the address a TLS
+ * listener binds (the pod's or container's interfaces); plaintext always binds
+ * loopback so no unauthenticated API leaves the pod or host.
+ */
+export function daemonEndpoints(transport: Transport, clientAddress = "127.0.0.1"): DaemonEndpoints {
+    switch (transport) {
+        case "unix":
+            return {
+                hosts: [`unix://${SHARED_SOCKET}`],
+                clientDockerHost: `unix://${SHARED_SOCKET}`,
+                localDockerHost: `unix://${SHARED_SOCKET}`,
+            };
+        case "tls":
+            return {
+                hosts: [`unix://${LOCAL_SOCKET}`, `tcp://0.0.0.0:${TLS_PORT}`],
+                clientDockerHost: `tcp://${clientAddress}:${TLS_PORT}`,
+                localDockerHost: `unix://${LOCAL_SOCKET}`,
+            };
+        case "tcp":
+            return {
+                hosts: [`unix://${LOCAL_SOCKET}`, `tcp://127.0.0.1:${PLAINTEXT_PORT}`],
+                clientDockerHost: `tcp://127.0.0.1:${PLAINTEXT_PORT}`,
+                localDockerHost: `unix://${LOCAL_SOCKET}`,
+            };
+    }
+}
+
+/** Environment for a docker CLI that talks to the daemon over `transport`. */
+export function clientEnvironment(transport: Transport, dockerHost: string): Record<string, string> {
+    const env: Record<string, string> = { DOCKER_HOST: dockerHost };
+    if (transport === "tls") {
+        env.DOCKER_TLS_VERIFY = "1";
+        env.DOCKER_CERT_PATH = CLIENT_CERT_DIR;
+    }
+    return env;
+}
+
+export interface DockerdOptions {
+    transport: Transport;
+    /** Registry mirrors, in the order dockerd tries them. */
+    registryMirrors: string[];
+    /** Registries reached without TLS verification. */
+    insecureRegistries: string[];
+    /** MTU of the default bridge and of networks users create. */
+    mtu?: number;
+    /** Flags appended as given. */
+    extraArgs: string[];
+}
+
+/**
+ * dockerd's command line, beginning with `dockerd` so the official image's
+ * entrypoint runs it as given (through its `dind` wrapper) and adds no TLS or
+ * ports of its own.
+ */
+export function dockerdArgs(options: DockerdOptions): string[] {
+    const { hosts } = daemonEndpoints(options.transport);
+    const args = ["dockerd", ...hosts.map((host) => `--host=${host}`)];
+    if (options.transport === "tls") {
+        const file = (name: string) => `${SERVER_CERT_DIR}/${name}`;
+        args.push(
+            "--tlsverify",
+            `--tlscacert=${file(TLS_FILES.ca)}`,
+            `--tlscert=${file(TLS_FILES.cert)}`,
+            `--tlskey=${file(TLS_FILES.key)}`,
+        );
+    } else {
+        // Without it dockerd warns about an unauthenticated TCP API and sleeps ~16 s at start.
+        args.push("--tls=false");
+    }
+    args.push(...options.registryMirrors.map((mirror) => `--registry-mirror=${mirror}`));
+    args.push(...options.insecureRegistries.map((host) => `--insecure-registry=${host}`));
+    if (options.mtu !== undefined) {
+        // --mtu alone only reaches the default bridge; networks users create would stay at 1500.
+        args.push(`--mtu=${options.mtu}`, `--default-network-opt=bridge=com.docker.network.driver.mtu=${options.mtu}`);
+    }
+    args.push(...options.extraArgs);
+    return args;
+}
+
+/** The command that tells whether the daemon answers: a startup probe and a healthcheck run it. */
+export function daemonReadyCommand(): string[] {
+    return ["docker", "info"];
+}
+
+/**
+ * A bounded wait for the daemon, for clients that start beside it with no
+ * ordering guarantee. It polls every 0.2 s (the origin's `sleep 3` loop noticed
+ * a ready daemon up to 3 s late) and gives up with a message instead of waiting
+ * forever.
+ */
+export function waitForDaemonScript(timeoutSeconds: number): string {
+    return [
+        `deadline=$(( $(date +%s) + ${timeoutSeconds} ))`,
+        "until docker info >/dev/null 2>&1; do",
+        '  if [ "$(date +%s)" -ge "$deadline" ]; then',
+        `    echo "pulumi-dind: the Docker daemon at $DOCKER_HOST did not answer within ${timeoutSeconds} s; last error:" >&2`,
+        "    docker info >/dev/null",
+        "    exit 1",
+        "  fi",
+        "  sleep 0.2",
+        "done",
+    ].join("\n");
+}
+
+/** Keeps the client container up for `exec`, and lets it stop at once on SIGTERM. */
+export const IDLE_SCRIPT = "trap 'exit 0' TERM INT\nwhile :; do sleep 86400 & wait $!; done";
+
+/**
+ * The client container's command: optionally wait for the daemon, then run the
+ * user's script with `set -e` so a failing step fails the job, or idle.
+ */
+export function clientCommand(options: { script?: string; waitTimeoutSeconds?: number }): string[] {
+    const parts: string[] = [];
+    if (options.waitTimeoutSeconds !== undefined) {
+        parts.push(waitForDaemonScript(options.waitTimeoutSeconds));
+    }
+    parts.push(options.script !== undefined ? `set -e\n${options.script}` : IDLE_SCRIPT);
+    return ["/bin/sh", "-c", parts.join("\n")];
+}
+
+/** The daemon-facing arguments both variants take, validated. */
+export interface DaemonSettings {
+    registryMirrors: string[];
+    registries: RegistryTrust[];
+    mtu?: number;
+    extraDockerdArgs: string[];
+}
+
+/** Arguments shared by DindDeployment and LocalDind, as users pass them. */
+export interface DaemonArgs {
+    /** Registry mirrors (https URLs of a registry's root), tried in order before Docker Hub. Default none. */
+    registryMirrors?: string[];
+    /** Registries whose CA the daemon trusts, at /etc/docker/certs.d/<host>/ca.crt. Default none. */
+    registries?: RegistryTrust[];
+    /** MTU of the daemon's bridge networks, for overlays with a smaller MTU than 1500. Default dockerd's (1500). */
+    mtu?: number;
+    /** Extra dockerd flags, appended after the ones this package sets. Default none. */
+    extraDockerdArgs?: string[];
+}
+
+/** Validates the daemon arguments; `prefix` names where they came from (`args` or a config key). */
+export function validateDaemonArgs(args: DaemonArgs, prefix: string): DaemonSettings {
+    const registryMirrors = arrayOf(args.registryMirrors ?? [], `${prefix}registryMirrors`, mirrorUrl);
+    const registries = arrayOf(args.registries ?? [], `${prefix}registries`, (entry, argument) => {
+        if (typeof entry !== "object" || entry === null) {
+            throw new InvalidArgumentError(argument, entry, "an object with host, caCertPem and insecure");
+        }
+        const registry = entry as RegistryTrust;
+        return {
+            host: registryHost(registry.host, `${argument}.host`),
+            caCertPem: registry.caCertPem === undefined ? undefined : pemCertificateInput(registry.caCertPem, `${argument}.caCertPem`),
+            insecure: registry.insecure === undefined ? false : booleanValue(registry.insecure, `${argument}.insecure`),
+        };
+    });
+    const seen = new Set<string>();
+    registries.forEach((registry, index) => {
+        if (seen.has(registry.host)) {
+            throw new InvalidArgumentError(`${prefix}registries[${index}].host`, registry.host, "each host once");
+        }
+        seen.add(registry.host);
+    });
+    return {
+        registryMirrors,
+        registries,
+        mtu: args.mtu === undefined ? undefined : validMtu(args.mtu, `${prefix}mtu`),
+        extraDockerdArgs: arrayOf(args.extraDockerdArgs ?? [], `${prefix}extraDockerdArgs`, nonEmptyString),
+    };
+}
+
+export function validateTransport(value: unknown, argument: string): Transport {
+    return oneOf(value ?? "unix", TRANSPORTS, argument);
+}
+
+export function validateTimeoutSeconds(value: unknown, argument: string): number {
+    return integerInRange(value, 1, 3600, argument);
+}
+
+/** The dockerd command line for validated settings. */
+export function dockerdArgsFor(transport: Transport, settings: DaemonSettings): string[] {
+    return dockerdArgs({
+        transport,
+        registryMirrors: settings.registryMirrors,
+        insecureRegistries: settings.registries.filter((r) => r.insecure).map((r) => r.host),
+        mtu: settings.mtu,
+        extraArgs: settings.extraDockerdArgs,
+    });
+}

@@ -1,0 +1,209 @@
+import * as crypto from "crypto";
+import * as net from "net";
+
+/**
+ * Bad input, reported before any resource is registered. `argument` is the
+ * config key or component argument as the user wrote it, so the message points
+ * at the line to fix.
+ */
+export class InvalidArgumentError extends Error {
+    constructor(
+        readonly argument: string,
+        readonly given: unknown,
+        readonly expected: string,
+    ) {
+        super(`${argument}: expected ${expected}, got ${describe(given)}`);
+        this.name = "InvalidArgumentError";
+    }
+}
+
+function describe(value: unknown): string {
+    if (value === undefined) {
+        return "nothing";
+    }
+    const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** A value validated now when it is known; left to the engine when it is an Output. */
+function isKnown<T>(value: T | unknown): value is T {
+    return value !== undefined && (typeof value !== "object" || value === null || !("apply" in (value as object)));
+}
+
+export function oneOf<T extends string>(value: unknown, allowed: readonly T[], argument: string): T {
+    if (typeof value !== "string" || !allowed.includes(value as T)) {
+        throw new InvalidArgumentError(argument, value, `one of ${allowed.map((a) => `"${a}"`).join(", ")}`);
+    }
+    return value as T;
+}
+
+export function integerInRange(value: unknown, min: number, max: number, argument: string): number {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+        throw new InvalidArgumentError(argument, value, `an integer from ${min} to ${max}`);
+    }
+    return value;
+}
+
+export function nonEmptyString(value: unknown, argument: string): string {
+    if (typeof value !== "string" || value.trim() === "") {
+        throw new InvalidArgumentError(argument, value, "a non-empty string");
+    }
+    return value;
+}
+
+export function booleanValue(value: unknown, argument: string): boolean {
+    if (typeof value !== "boolean") {
+        throw new InvalidArgumentError(argument, value, "true or false");
+    }
+    return value;
+}
+
+export function arrayOf<T>(value: unknown, argument: string, item: (element: unknown, argument: string) => T): T[] {
+    if (!Array.isArray(value)) {
+        throw new InvalidArgumentError(argument, value, "a list");
+    }
+    return value.map((element, index) => item(element, `${argument}[${index}]`));
+}
+
+export function stringMap(value: unknown, argument: string): Record<string, string> {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new InvalidArgumentError(argument, value, "a map of strings");
+    }
+    for (const [key, element] of Object.entries(value)) {
+        if (typeof element !== "string") {
+            throw new InvalidArgumentError(`${argument}.${key}`, element, "a string");
+        }
+    }
+    return value as Record<string, string>;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** A Kubernetes object name (RFC 1123 label): namespaces, Services, claims. */
+export function kubernetesName(value: unknown, argument: string): string {
+    if (typeof value !== "string" || !DNS_LABEL.test(value)) {
+        throw new InvalidArgumentError(
+            argument,
+            value,
+            "a lower-case RFC 1123 name (a-z, 0-9 and '-', at most 63 characters, starting and ending alphanumeric)",
+        );
+    }
+    return value;
+}
+
+/** A DNS name as it may appear in a certificate's SANs. */
+export function dnsName(value: unknown, argument: string): string {
+    const labels = typeof value === "string" ? value.toLowerCase().split(".") : [];
+    const valid =
+        typeof value === "string" &&
+        value.length <= 253 &&
+        labels.every((label) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(label));
+    if (!valid) {
+        throw new InvalidArgumentError(argument, value, "a DNS name such as registry.example.com");
+    }
+    return value as string;
+}
+
+export function ipAddress(value: unknown, argument: string): string {
+    if (typeof value !== "string" || !isIp(value)) {
+        throw new InvalidArgumentError(argument, value, "an IPv4 or IPv6 address");
+    }
+    return value;
+}
+
+function isIp(value: string): boolean {
+    return net.isIP(value) !== 0;
+}
+
+/**
+ * A registry as image references name it: `host` or `host:port`, no scheme and no
+ * path. The same string names its directory under /etc/docker/certs.d.
+ */
+export function registryHost(value: unknown, argument: string): string {
+    const expected = "a registry host as image references write it (host or host:port, no scheme, no path)";
+    if (typeof value !== "string" || value.includes("/") || value.includes("://")) {
+        throw new InvalidArgumentError(argument, value, expected);
+    }
+    const match = /^(\[[0-9a-fA-F:]+\]|[^:]+)(?::(\d+))?$/.exec(value);
+    if (!match) {
+        throw new InvalidArgumentError(argument, value, expected);
+    }
+    const [, host, port] = match;
+    const hostIsValid = host.startsWith("[") ? isIp(host.slice(1, -1)) : isIp(host) || isDnsName(host);
+    if (!hostIsValid) {
+        throw new InvalidArgumentError(argument, value, expected);
+    }
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535 || port.startsWith("0"))) {
+        throw new InvalidArgumentError(argument, value, "a port from 1 to 65535 after the host");
+    }
+    return value;
+}
+
+function isDnsName(value: string): boolean {
+    try {
+        dnsName(value, "");
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * A registry mirror for dockerd's `--registry-mirror`: https, and the root of the
+ * host, because dockerd appends /v2/ itself and ignores (or trips on) a path.
+ */
+export function mirrorUrl(value: unknown, argument: string): string {
+    const expected = "an https:// URL of a registry's root, such as https://mirror.example.com:5000";
+    if (typeof value !== "string" || !value.startsWith("https://")) {
+        throw new InvalidArgumentError(argument, value, expected);
+    }
+    let url: URL;
+    try {
+        url = new URL(value);
+    } catch {
+        throw new InvalidArgumentError(argument, value, expected);
+    }
+    if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash || url.username || url.password) {
+        throw new InvalidArgumentError(argument, value, `${expected} (no path, query or credentials)`);
+    }
+    registryHost(url.host, argument);
+    return value.replace(/\/$/, "");
+}
+
+/** Must parse as an X.509 certificate in PEM, as dockerd reads from certs.d. */
+export function pemCertificate(value: unknown, argument: string): string {
+    const expected = "a PEM-encoded X.509 certificate (-----BEGIN CERTIFICATE-----)";
+    if (typeof value !== "string" || !value.includes("-----BEGIN CERTIFICATE-----")) {
+        throw new InvalidArgumentError(argument, value, expected);
+    }
+    try {
+        new crypto.X509Certificate(value);
+    } catch {
+        throw new InvalidArgumentError(argument, value, expected);
+    }
+    return value;
+}
+
+/** Like pemCertificate, for an argument that may also be an Output resolved later. */
+export function pemCertificateInput<T>(value: T, argument: string): T {
+    if (isKnown<string>(value)) {
+        pemCertificate(value, argument);
+    }
+    return value;
+}
+
+const QUANTITY = /^([+-]?[0-9.]+)([eE][-+]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
+
+/** A Kubernetes resource quantity such as 20Gi, 500m or 1.5. */
+export function quantity(value: unknown, argument: string): string {
+    if (typeof value !== "string" || !QUANTITY.test(value) || Number.isNaN(Number.parseFloat(value))) {
+        throw new InvalidArgumentError(argument, value, "a Kubernetes quantity such as 10Gi, 512Mi or 500m");
+    }
+    return value;
+}
+
+export const MTU_RANGE = { min: 68, max: 65535 } as const;
+
+export function mtu(value: unknown, argument: string): number {
+    return integerInRange(value, MTU_RANGE.min, MTU_RANGE.max, argument);
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Installs and starts the Docker engine the end-to-end tier drives, from Debian packages.
+#
+# Idempotent: packages already installed are not reinstalled, apt-get update only runs when
+# something is missing, and a daemon that already answers is left alone. CI machines start
+# with nothing running (no systemd service survives into the job), so dockerd is started here
+# in the background and polled until it answers.
+#
+# Environment:
+#   E2E_DOCKERD_LOG       dockerd's log file (default /tmp/pulumi-dind-e2e-dockerd.log)
+#   E2E_DOCKERD_TIMEOUT   seconds to wait for `docker version` to answer (default 60)
+set -euo pipefail
+
+log_file="${E2E_DOCKERD_LOG:-/tmp/pulumi-dind-e2e-dockerd.log}"
+timeout="${E2E_DOCKERD_TIMEOUT:-60}"
+
+# docker.io brings dockerd, containerd, runc and docker-init; mmdebstrap builds the test images
+# (build-images.sh); openssl makes the tests' private CA.
+packages=(docker.io mmdebstrap iptables ca-certificates openssl)
+
+sudo=()
+if [ "$(id -u)" != 0 ]; then
+    sudo=(sudo)
+fi
+
+step_started=0
+step() {
+    step_started=$SECONDS
+    echo "==> $*"
+}
+done_step() {
+    echo "    done in $((SECONDS - step_started)) s"
+}
+
+missing=()
+for p in "${packages[@]}"; do
+    if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    step "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # The package lists of a fresh machine are empty or stale: refresh them once, here only.
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    done_step
+else
+    echo "==> packages already installed: ${packages[*]}"
+fi
+
+if docker version >/dev/null 2>&1; then
+    echo "==> docker engine already answers: $(docker version --format '{{.Server.Version}}')"
+    exit 0
+fi
+
+case "${DOCKER_HOST:-unix:///var/run/docker.sock}" in
+    unix:///var/run/docker.sock) ;;
+    *)
+        echo "error: DOCKER_HOST=$DOCKER_HOST does not answer, and this script only starts a local dockerd" >&2
+        exit 1
+        ;;
+esac
+
+step "starting dockerd (log: $log_file)"
+# A daemon that died uncleanly leaves its pid file behind, and dockerd refuses to start while
+# it names a live process; only remove it when that process is gone.
+for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        "${sudo[@]}" rm -f "$pidfile"
+    fi
+done
+if ! pgrep -x dockerd >/dev/null; then
+    # setsid: the daemon must outlive this script and must not get the CI step's signals.
+    "${sudo[@]}" setsid dockerd >"$log_file" 2>&1 </dev/null &
+fi
+
+deadline=$((SECONDS + timeout))
+until docker version >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+        echo "error: dockerd did not answer \`docker version\` within ${timeout} s; last lines of $log_file:" >&2
+        tail -n 40 "$log_file" >&2 || true
+        exit 1
+    fi
+    sleep 0.5
+done
+done_step
+echo "==> docker engine answers: $(docker version --format '{{.Server.Version}}')"

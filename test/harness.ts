@@ -1,0 +1,193 @@
+/**
+ * The one mock harness: Pulumi's mocks record every resource a program or
+ * component registers, and hand back real values where a test needs them
+ * (PEMs from openssl for @pulumi/tls, bcrypt hashes for @pulumi/random).
+ *
+ * Import this module before any component: setMocks must run before
+ * @pulumi/pulumi sees a resource.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { mockTlsResource } from "./mocks/tls";
+import { mockRandomResource } from "./mocks/random";
+
+export interface RegisteredResource {
+    type: string;
+    name: string;
+    /** Inputs as the provider would receive them, secrets unwrapped (see secretPaths). */
+    inputs: any;
+    /** What the mock returned, inputs merged with computed outputs. */
+    state: any;
+    custom: boolean;
+    /** Dotted paths of inputs that were sent as secrets. */
+    secretPaths: string[];
+    /** Filled in once registration has settled. */
+    urn: string;
+}
+
+const registered: RegisteredResource[] = [];
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+function findSecretPaths(value: any, path: string[] = []): string[] {
+    if (value === null || typeof value !== "object") {
+        return [];
+    }
+    if (value[SECRET_SIG] === SECRET_VALUE) {
+        return [path.join(".")];
+    }
+    return Object.entries(value).flatMap(([key, child]) => findSecretPaths(child, [...path, key]));
+}
+
+function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+    const tlsState = mockTlsResource(args);
+    if (tlsState) {
+        return tlsState;
+    }
+    const randomState = mockRandomResource(args);
+    if (randomState) {
+        return randomState;
+    }
+    if (args.type.startsWith("kubernetes:") && args.type !== "pulumi:providers:kubernetes") {
+        // The provider auto-names objects without a metadata.name.
+        const metadata = { ...(args.inputs.metadata ?? {}) };
+        metadata.name = metadata.name ?? `${args.name}-mock`;
+        return { metadata };
+    }
+    if (args.type.startsWith("docker:")) {
+        return { name: args.inputs.name ?? `${args.name}-mock`, imageId: `sha256:${"0".repeat(64)}` };
+    }
+    return {};
+}
+
+function unwrapSecrets(value: any): any {
+    if (value === null || typeof value !== "object") {
+        return value;
+    }
+    if (value[SECRET_SIG] === SECRET_VALUE) {
+        return unwrapSecrets(value.value);
+    }
+    if (Array.isArray(value)) {
+        return value.map(unwrapSecrets);
+    }
+    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, unwrapSecrets(child)]));
+}
+
+pulumi.runtime.setMocks(
+    {
+        newResource(args) {
+            const inputs = unwrapSecrets(args.inputs);
+            let computed: Record<string, any>;
+            try {
+                computed = computedState({ ...args, inputs });
+            } catch (error) {
+                // A failed mock leaves its dependants waiting for ever; say why before the test times out.
+                console.error(`mock for ${args.type} ${args.name} failed:`, error);
+                throw error;
+            }
+            const state = { ...inputs, ...computed };
+            registered.push({
+                type: args.type,
+                name: args.name,
+                inputs,
+                state,
+                custom: args.custom ?? false,
+                secretPaths: findSecretPaths(args.inputs),
+                urn: "",
+            });
+            return { id: args.custom ? `${args.name}-id` : undefined, state };
+        },
+        call(args) {
+            return args.inputs;
+        },
+    },
+    "dind",
+    "test",
+    false,
+);
+
+const settings = require("@pulumi/pulumi/runtime/settings");
+
+/** Waits until every registration the program started, including those inside applies, has finished. */
+export async function settle(): Promise<void> {
+    await settings.waitForRPCs();
+}
+
+/** What one program or component run registered. */
+export class Captured {
+    constructor(readonly resources: RegisteredResource[]) {}
+
+    /** Every resource of a type token, such as `kubernetes:apps/v1:Deployment`. */
+    ofType(type: string): RegisteredResource[] {
+        return this.resources.filter((r) => r.type === type);
+    }
+
+    /** The one resource with this type and logical name; fails the test when absent. */
+    get(type: string, name: string): RegisteredResource {
+        const found = this.resources.find((r) => r.type === type && r.name === name);
+        if (!found) {
+            const names = this.ofType(type).map((r) => r.name);
+            throw new Error(`no ${type} named ${name}; registered of that type: ${names.join(", ") || "none"}`);
+        }
+        return found;
+    }
+
+    /** The one resource of a type; fails when there is none or several. */
+    only(type: string): RegisteredResource {
+        const found = this.ofType(type);
+        if (found.length !== 1) {
+            throw new Error(`expected one ${type}, found ${found.length}`);
+        }
+        return found[0];
+    }
+
+    /** Kubernetes objects as manifests: apiVersion, kind and the inputs the provider would apply. */
+    kubernetesManifests(): any[] {
+        return this.resources
+            .filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers"))
+            .map((r) => ({ apiVersion: r.inputs.apiVersion, kind: r.inputs.kind, ...r.inputs }));
+    }
+}
+
+/**
+ * Runs `build` (which creates components or imports a program) and returns what
+ * it registered. A build that throws registers nothing of its own: the error is
+ * rethrown after the recording is checked by the caller through `captureFailure`.
+ */
+export async function capture(build: () => unknown): Promise<Captured> {
+    registered.length = 0;
+    await build();
+    await settle();
+    const urns: string[] = [...settings.getMonitor().getRegisteredResources().keys()];
+    for (const resource of registered) {
+        resource.urn = urns.find((urn) => urn.endsWith(`${resource.type}::${resource.name}`)) ?? "";
+    }
+    return new Captured([...registered]);
+}
+
+/** Runs a build that must fail; returns its error and how many resources it registered first. */
+export async function captureFailure(build: () => unknown): Promise<{ error: Error; registered: number }> {
+    registered.length = 0;
+    try {
+        await build();
+    } catch (error) {
+        await settle();
+        return { error: error as Error, registered: registered.length };
+    }
+    throw new Error("expected the build to fail, but it succeeded");
+}
+
+/** The parent chain a URN carries, e.g. `dind:index:DindDeployment$kubernetes:core/v1:Namespace`. */
+export function urnTypeChain(urn: string): string[] {
+    return urn.split("::")[2]?.split("$") ?? [];
+}
+
+/** Resolves an Output's value (in tests only). */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+/** Whether an Output is marked secret. */
+export function isSecret<T>(output: pulumi.Output<T>): Promise<boolean> {
+    return pulumi.isSecret(output);
+}
