@@ -15,7 +15,7 @@ import {
     pemCertificateInput,
     registryHost,
 } from "./validation";
-import type { Input } from "@pulumi/pulumi";
+import type { Input, Output } from "@pulumi/pulumi";
 
 /** How the client reaches the daemon. */
 export type Transport = "unix" | "tls" | "tcp";
@@ -273,4 +273,43 @@ export function dockerdArgsFor(transport: Transport, settings: DaemonSettings): 
         mtu: settings.mtu,
         extraArgs: settings.extraDockerdArgs,
     });
+}
+
+/**
+ * A registry this package deploys (SelfHostedRegistry, LocalRegistry), as a
+ * daemon variant needs it: known names at construction, so the certs.d path
+ * and the mirror flag are plain strings.
+ */
+export interface RegistryWiring {
+    /** The registry as daemons write it: `host:port`. */
+    readonly registryHost: string;
+    /** A pull-through `mirror` or a `private` registry that accepts pushes. */
+    readonly mode: "mirror" | "private";
+    /** The CA that signed the registry's certificate (public). */
+    readonly caCertPem: Output<string>;
+}
+
+/** The mirror URL of a registry served over TLS at `host`. */
+export function mirrorUrlFor(registryHost: string): string {
+    return `https://${registryHost}`;
+}
+
+/**
+ * Adds a deployed registry to validated daemon settings: its CA is trusted, and
+ * a mirror goes first in the mirror list.
+ */
+export function withRegistry(settings: DaemonSettings, registry: RegistryWiring | undefined): DaemonSettings {
+    if (!registry) {
+        return settings;
+    }
+    const mirror = mirrorUrlFor(registry.registryHost);
+    return {
+        ...settings,
+        registryMirrors:
+            registry.mode === "mirror" ? [mirror, ...settings.registryMirrors.filter((m) => m !== mirror)] : settings.registryMirrors,
+        registries: [
+            { host: registry.registryHost, caCertPem: registry.caCertPem, insecure: false },
+            ...settings.registries.filter((r) => r.host !== registry.registryHost),
+        ],
+    };
 }

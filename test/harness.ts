@@ -20,6 +20,8 @@ export interface RegisteredResource {
     custom: boolean;
     /** Dotted paths of inputs that were sent as secrets. */
     secretPaths: string[];
+    /** Resource options the engine would act on. */
+    options: { retainOnDelete: boolean; protect: boolean; additionalSecretOutputs: string[] };
     /** Filled in once registration has settled. */
     urn: string;
 }
@@ -93,6 +95,11 @@ pulumi.runtime.setMocks(
                 state,
                 custom: args.custom ?? false,
                 secretPaths: findSecretPaths(args.inputs),
+                options: requestedOptions.get(`${args.type}::${args.name}`) ?? {
+                    retainOnDelete: false,
+                    protect: false,
+                    additionalSecretOutputs: [],
+                },
                 urn: "",
             });
             return { id: args.custom ? `${args.name}-id` : undefined, state };
@@ -107,6 +114,19 @@ pulumi.runtime.setMocks(
 );
 
 const settings = require("@pulumi/pulumi/runtime/settings");
+
+// newResource does not see resource options; read them off the request on its way to the mocks.
+const requestedOptions = new Map<string, RegisteredResource["options"]>();
+const monitor = settings.getMonitor();
+const registerResource = monitor.registerResource.bind(monitor);
+monitor.registerResource = (request: any, callback: unknown) => {
+    requestedOptions.set(`${request.getType()}::${request.getName()}`, {
+        retainOnDelete: request.getRetainondelete() ?? false,
+        protect: request.getProtect() ?? false,
+        additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
+    });
+    return registerResource(request, callback);
+};
 
 /** Waits until every registration the program started, including those inside applies, has finished. */
 export async function settle(): Promise<void> {
@@ -156,6 +176,7 @@ export class Captured {
  */
 export async function capture(build: () => unknown): Promise<Captured> {
     registered.length = 0;
+    requestedOptions.clear();
     await build();
     await settle();
     const urns: string[] = [...settings.getMonitor().getRegisteredResources().keys()];
@@ -175,6 +196,11 @@ export async function captureFailure(build: () => unknown): Promise<{ error: Err
         return { error: error as Error, registered: registered.length };
     }
     throw new Error("expected the build to fail, but it succeeded");
+}
+
+/** Whether the input at a dotted path reached the engine as a secret (itself or inside a secret object). */
+export function sentAsSecret(resource: RegisteredResource, path: string): boolean {
+    return resource.secretPaths.some((secret) => path === secret || path.startsWith(`${secret}.`));
 }
 
 /** The parent chain a URN carries, e.g. `dind:index:DindDeployment$kubernetes:core/v1:Namespace`. */

@@ -1,0 +1,540 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { createDaemonTls } from "./certificates";
+import {
+    CERTS_D,
+    CLIENT_CERT_DIR,
+    DEFAULT_CLI_IMAGE,
+    DEFAULT_DIND_IMAGE,
+    DOCKER_DATA_DIR,
+    DaemonArgs,
+    DaemonSettings,
+    RegistryWiring,
+    SERVER_CERT_DIR,
+    SOCKET_DIR,
+    TLS_FILES,
+    TLS_PORT,
+    TRUSTED_CA_DIR,
+    TRUSTING_SSL_CERT_DIR,
+    Transport,
+    clientCommand,
+    clientEnvironment,
+    daemonEndpoints,
+    daemonReadyCommand,
+    dockerdArgsFor,
+    registryCaKey,
+    registryCaRelativePath,
+    validateDaemonArgs,
+    validateTimeoutSeconds,
+    validateTransport,
+    withRegistry,
+} from "./daemon";
+import {
+    InvalidArgumentError,
+    booleanValue,
+    integerInRange,
+    kubernetesName,
+    nonEmptyString,
+    oneOf,
+    quantity,
+    stringMap,
+} from "./validation";
+
+export type Workload = "Deployment" | "Job";
+export const WORKLOADS: readonly Workload[] = ["Deployment", "Job"];
+
+/** Where /var/lib/docker lives. */
+export interface DockerStorageArgs {
+    /** Keep the image cache on a PersistentVolumeClaim instead of an emptyDir. Default false. */
+    persistent?: boolean;
+    /** Size limit of the emptyDir, or size of the claim. Default "20Gi". */
+    size?: string;
+    /** StorageClass of the claim. Default the cluster's default class. */
+    storageClass?: string;
+}
+
+/** A volume in the client container that keeps what the script writes beyond the pod's life. */
+export interface OutputVolumeArgs {
+    /** Mount an existing PersistentVolumeClaim instead of creating one. Default: create `${name}-output`. */
+    existingClaimName?: string;
+    /** Size of the claim created. Default "10Gi". */
+    size?: string;
+    /** StorageClass of the claim created. Default the cluster's default class. */
+    storageClass?: string;
+    /** Where the client sees it; also the script's working directory. Default "/output". */
+    mountPath?: string;
+}
+
+/** Requests and limits of one container. */
+export interface ContainerResources {
+    /** Requests, e.g. `{ cpu: "250m", memory: "512Mi" }`. */
+    requests?: Record<string, string>;
+    /** Limits, e.g. `{ memory: "4Gi" }`. */
+    limits?: Record<string, string>;
+}
+
+export interface DindDeploymentArgs extends DaemonArgs {
+    /** An existing namespace to deploy into. Default: a namespace named after the component, labelled for privileged pods. */
+    namespace?: string;
+    /** `Deployment` for a long-running daemon, `Job` for one-shot work that ends with the script. Default "Deployment". */
+    workload?: Workload;
+    /** Pods of a Deployment, each with its own daemon. Default 1. */
+    replicas?: number;
+    /** How the client reaches the daemon: `unix` socket, mutual `tls` on 2376, or plaintext `tcp` on 127.0.0.1:2375. Default "unix". */
+    transport?: Transport;
+    /** The dockerd image. Default "docker:29-dind". */
+    dindImage?: string;
+    /** The docker CLI image of the client container. Default "docker:29-cli". */
+    cliImage?: string;
+    /** Shell script the client runs (with `set -e`); without one the client idles for `kubectl exec`. Required for a Job. */
+    script?: string;
+    /** Run dockerd as a native sidecar (Kubernetes >= 1.29) so the client starts once the daemon answers. Default true. */
+    nativeSidecar?: boolean;
+    /** How long the daemon may take to answer: its startup probe, or the client's wait without a native sidecar. Default 120. */
+    startupTimeoutSeconds?: number;
+    /** Storage of /var/lib/docker. Default an emptyDir limited to 20Gi. */
+    dockerStorage?: DockerStorageArgs;
+    /** A volume for what the script writes, kept after the pod ends. Default none. */
+    output?: OutputVolumeArgs;
+    /** A registry deployed by this package: its CA is trusted and, in mirror mode, it is the first mirror. Default none. */
+    registry?: RegistryWiring;
+    /** An existing ConfigMap holding the CA of each of `registries` without `caCertPem`, under the key `<host>.crt` (':' as '_'). Default none. */
+    caConfigMapName?: string;
+    /** Also trust the registry CAs in the client container, through SSL_CERT_DIR. Default true. */
+    clientTrustsRegistryCas?: boolean;
+    /** Resources of the dockerd container. Default requests 250m/512Mi, memory limit 4Gi. */
+    dindResources?: ContainerResources;
+    /** Resources of the client container. Default requests 50m/64Mi, memory limit 512Mi. */
+    clientResources?: ContainerResources;
+    /** Node labels the pods must match. Default none. */
+    nodeSelector?: Record<string, string>;
+    /** Tolerations of the pods, e.g. for nodes reserved to privileged workloads. Default none. */
+    tolerations?: k8s.types.input.core.v1.Toleration[];
+    /** Deny all ingress to the pods with a NetworkPolicy (the daemon's API is root on the node). Default true. */
+    networkPolicy?: boolean;
+}
+
+/** DindDeploymentArgs with defaults applied and every value checked. */
+interface DindSettings {
+    namespace?: string;
+    workload: Workload;
+    replicas: number;
+    transport: Transport;
+    dindImage: string;
+    cliImage: string;
+    script?: string;
+    nativeSidecar: boolean;
+    startupTimeoutSeconds: number;
+    dockerStorage: Required<Omit<DockerStorageArgs, "storageClass">> & { storageClass?: string };
+    output?: OutputVolumeArgs & { mountPath: string };
+    daemon: DaemonSettings;
+    caConfigMapName?: string;
+    clientTrustsRegistryCas: boolean;
+    dindResources: ContainerResources;
+    clientResources: ContainerResources;
+    nodeSelector?: Record<string, string>;
+    tolerations?: k8s.types.input.core.v1.Toleration[];
+    networkPolicy: boolean;
+}
+
+const DEFAULTS = {
+    workload: "Deployment" as Workload,
+    replicas: 1,
+    transport: "unix" as Transport,
+    dindImage: DEFAULT_DIND_IMAGE,
+    cliImage: DEFAULT_CLI_IMAGE,
+    nativeSidecar: true,
+    startupTimeoutSeconds: 120,
+    dockerStorageSize: "20Gi",
+    outputSize: "10Gi",
+    outputMountPath: "/output",
+    clientTrustsRegistryCas: true,
+    networkPolicy: true,
+    dindResources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "4Gi" } },
+    clientResources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "512Mi" } },
+};
+
+/** Objects that hold user data outlive `pulumi destroy` and renames; delete them with kubectl when done. */
+export const USER_DATA_OPTIONS = { retainOnDelete: true } as const;
+
+/** Names of the pod's volumes. */
+const VOLUME = {
+    data: "docker-data",
+    socket: "docker-socket",
+    serverTls: "server-tls",
+    clientTls: "client-tls",
+    registryCas: "registry-cas",
+    trustedCas: "trusted-cas",
+    output: "output",
+} as const;
+
+function resources(value: unknown, argument: string, defaults: ContainerResources): ContainerResources {
+    if (value === undefined) {
+        return defaults;
+    }
+    if (typeof value !== "object" || value === null) {
+        throw new InvalidArgumentError(argument, value, "an object with requests and limits");
+    }
+    const given = value as ContainerResources;
+    const check = (map: Record<string, string> | undefined, key: string) => {
+        if (map !== undefined) {
+            Object.entries(stringMap(map, `${argument}.${key}`)).forEach(([resource, amount]) =>
+                quantity(amount, `${argument}.${key}.${resource}`),
+            );
+        }
+        return map;
+    };
+    return { requests: check(given.requests, "requests"), limits: check(given.limits, "limits") };
+}
+
+/** Checks every argument and applies the defaults; `prefix` names where they came from. */
+export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "args."): DindSettings {
+    const workload = oneOf(args.workload ?? DEFAULTS.workload, WORKLOADS, `${prefix}workload`);
+    const nativeSidecar = booleanValue(args.nativeSidecar ?? DEFAULTS.nativeSidecar, `${prefix}nativeSidecar`);
+    const script = args.script === undefined ? undefined : nonEmptyString(args.script, `${prefix}script`);
+    if (workload === "Job" && script === undefined) {
+        throw new InvalidArgumentError(`${prefix}script`, script, "a script for the Job to run (a Job ends when it does)");
+    }
+    if (workload === "Job" && !nativeSidecar) {
+        // Without a native sidecar dockerd never exits, so the Job would never complete.
+        throw new InvalidArgumentError(
+            `${prefix}nativeSidecar`,
+            nativeSidecar,
+            "true for a Job (Kubernetes >= 1.29); use workload Deployment on older clusters",
+        );
+    }
+    const replicas = integerInRange(args.replicas ?? DEFAULTS.replicas, 0, 1000, `${prefix}replicas`);
+    const storage = args.dockerStorage ?? {};
+    const dockerStorage = {
+        persistent: booleanValue(storage.persistent ?? false, `${prefix}dockerStorage.persistent`),
+        size: quantity(storage.size ?? DEFAULTS.dockerStorageSize, `${prefix}dockerStorage.size`),
+        storageClass:
+            storage.storageClass === undefined ? undefined : kubernetesName(storage.storageClass, `${prefix}dockerStorage.storageClass`),
+    };
+    if (dockerStorage.persistent && (workload !== "Deployment" || replicas > 1)) {
+        // Two daemons must never share one /var/lib/docker.
+        throw new InvalidArgumentError(`${prefix}dockerStorage.persistent`, true, "false unless the workload is a Deployment with at most 1 replica");
+    }
+    const output =
+        args.output === undefined
+            ? undefined
+            : {
+                  existingClaimName:
+                      args.output.existingClaimName === undefined
+                          ? undefined
+                          : kubernetesName(args.output.existingClaimName, `${prefix}output.existingClaimName`),
+                  size: quantity(args.output.size ?? DEFAULTS.outputSize, `${prefix}output.size`),
+                  storageClass:
+                      args.output.storageClass === undefined ? undefined : kubernetesName(args.output.storageClass, `${prefix}output.storageClass`),
+                  mountPath: absolutePath(args.output.mountPath ?? DEFAULTS.outputMountPath, `${prefix}output.mountPath`),
+              };
+    const daemon = withRegistry(validateDaemonArgs(args, prefix), args.registry);
+    const caConfigMapName = args.caConfigMapName === undefined ? undefined : kubernetesName(args.caConfigMapName, `${prefix}caConfigMapName`);
+    if (caConfigMapName !== undefined && daemon.registries.some((registry) => registry.caCertPem !== undefined)) {
+        throw new InvalidArgumentError(
+            `${prefix}caConfigMapName`,
+            caConfigMapName,
+            "to be left out when registries carry caCertPem or a registry is wired in (one ConfigMap holds every CA)",
+        );
+    }
+    return {
+        namespace: args.namespace === undefined ? undefined : kubernetesName(args.namespace, `${prefix}namespace`),
+        workload,
+        replicas,
+        transport: validateTransport(args.transport ?? DEFAULTS.transport, `${prefix}transport`),
+        dindImage: nonEmptyString(args.dindImage ?? DEFAULTS.dindImage, `${prefix}dindImage`),
+        cliImage: nonEmptyString(args.cliImage ?? DEFAULTS.cliImage, `${prefix}cliImage`),
+        script,
+        nativeSidecar,
+        startupTimeoutSeconds: validateTimeoutSeconds(args.startupTimeoutSeconds ?? DEFAULTS.startupTimeoutSeconds, `${prefix}startupTimeoutSeconds`),
+        dockerStorage,
+        output,
+        daemon,
+        caConfigMapName,
+        clientTrustsRegistryCas: booleanValue(args.clientTrustsRegistryCas ?? DEFAULTS.clientTrustsRegistryCas, `${prefix}clientTrustsRegistryCas`),
+        dindResources: resources(args.dindResources, `${prefix}dindResources`, DEFAULTS.dindResources),
+        clientResources: resources(args.clientResources, `${prefix}clientResources`, DEFAULTS.clientResources),
+        nodeSelector: args.nodeSelector === undefined ? undefined : stringMap(args.nodeSelector, `${prefix}nodeSelector`),
+        tolerations: args.tolerations,
+        networkPolicy: booleanValue(args.networkPolicy ?? DEFAULTS.networkPolicy, `${prefix}networkPolicy`),
+    };
+}
+
+function absolutePath(value: unknown, argument: string): string {
+    if (typeof value !== "string" || !value.startsWith("/") || value === "/") {
+        throw new InvalidArgumentError(argument, value, "an absolute path other than /");
+    }
+    return value;
+}
+
+/**
+ * A private Docker daemon next to a docker CLI container in one Kubernetes pod:
+ * dockerd privileged (dind needs it, nothing else gets it), its image store on a
+ * volume, the registries it must trust in certs.d, and the client wired to it
+ * over a unix socket, mutual TLS or loopback TCP.
+ */
+export class DindDeployment extends pulumi.ComponentResource {
+    /** The namespace the pods run in. */
+    public readonly namespace: pulumi.Output<string>;
+    /** The Deployment's or Job's name. */
+    public readonly workloadName: pulumi.Output<string>;
+    /** DOCKER_HOST as the client container sees it. */
+    public readonly dockerHost: pulumi.Output<string>;
+    /** The ConfigMap that puts registry CAs in certs.d, when there is one. */
+    public readonly caConfigMapName: pulumi.Output<string | undefined>;
+    /** The Secret with the client's TLS pair (ca.pem, cert.pem, key.pem), for the tls transport. */
+    public readonly clientTlsSecretName: pulumi.Output<string | undefined>;
+    /** The claim that keeps the script's output, when there is one. */
+    public readonly outputClaimName: pulumi.Output<string | undefined>;
+
+    constructor(name: string, args: DindDeploymentArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+        const settings = validateDindDeploymentArgs(args);
+        if (settings.namespace === undefined) {
+            kubernetesName(name, "name (it names the namespace created when args.namespace is not given)");
+        }
+        super("dind:index:DindDeployment", name, {}, opts);
+        const child = { parent: this };
+
+        const namespace = settings.namespace !== undefined ? pulumi.output(settings.namespace) : this.createNamespace(name, child);
+        const labels = { "app.kubernetes.io/name": "dind", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "pulumi" };
+        const endpoints = daemonEndpoints(settings.transport);
+
+        const tlsSecrets = settings.transport === "tls" ? this.createTlsSecrets(name, namespace, child) : undefined;
+        const registryCas = this.registryCaVolumes(name, namespace, settings, child);
+        const dataClaim = settings.dockerStorage.persistent
+            ? this.createClaim(`${name}-docker-data`, namespace, settings.dockerStorage.size, settings.dockerStorage.storageClass, child)
+            : undefined;
+        const outputClaimName = settings.output
+            ? settings.output.existingClaimName !== undefined
+                ? pulumi.output(settings.output.existingClaimName)
+                : this.createClaim(`${name}-output`, namespace, settings.output.size!, settings.output.storageClass, child)
+            : undefined;
+
+        const volumes: k8s.types.input.core.v1.Volume[] = [
+            dataClaim
+                ? { name: VOLUME.data, persistentVolumeClaim: { claimName: dataClaim } }
+                : { name: VOLUME.data, emptyDir: { sizeLimit: settings.dockerStorage.size } },
+        ];
+        const dindMounts: k8s.types.input.core.v1.VolumeMount[] = [{ name: VOLUME.data, mountPath: DOCKER_DATA_DIR }];
+        const clientMounts: k8s.types.input.core.v1.VolumeMount[] = [];
+        const dindEnv: Record<string, string> = { DOCKER_HOST: endpoints.localDockerHost };
+        const clientEnv = clientEnvironment(settings.transport, endpoints.clientDockerHost);
+
+        if (settings.transport === "unix") {
+            volumes.push({ name: VOLUME.socket, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
+            dindMounts.push({ name: VOLUME.socket, mountPath: SOCKET_DIR });
+            clientMounts.push({ name: VOLUME.socket, mountPath: SOCKET_DIR });
+        }
+        if (tlsSecrets) {
+            volumes.push(
+                { name: VOLUME.serverTls, secret: { secretName: tlsSecrets.server, defaultMode: 0o400 } },
+                { name: VOLUME.clientTls, secret: { secretName: tlsSecrets.client, defaultMode: 0o400 } },
+            );
+            dindMounts.push({ name: VOLUME.serverTls, mountPath: SERVER_CERT_DIR, readOnly: true });
+            clientMounts.push({ name: VOLUME.clientTls, mountPath: CLIENT_CERT_DIR, readOnly: true });
+        }
+        if (registryCas) {
+            volumes.push(...registryCas.volumes);
+            dindMounts.push(registryCas.certsDMount, registryCas.trustedMount);
+            dindEnv.SSL_CERT_DIR = TRUSTING_SSL_CERT_DIR;
+            if (settings.clientTrustsRegistryCas) {
+                clientMounts.push(registryCas.trustedMount);
+                clientEnv.SSL_CERT_DIR = TRUSTING_SSL_CERT_DIR;
+            }
+        }
+        if (settings.output && outputClaimName) {
+            volumes.push({ name: VOLUME.output, persistentVolumeClaim: { claimName: outputClaimName } });
+            clientMounts.push({ name: VOLUME.output, mountPath: settings.output.mountPath });
+        }
+
+        const dockerd: k8s.types.input.core.v1.Container = {
+            name: "dockerd",
+            image: settings.dindImage,
+            args: dockerdArgsFor(settings.transport, settings.daemon),
+            env: toEnv(dindEnv),
+            securityContext: { privileged: true },
+            ports: settings.transport === "tls" ? [{ name: "docker-tls", containerPort: TLS_PORT, protocol: "TCP" }] : undefined,
+            startupProbe: {
+                exec: { command: daemonReadyCommand() },
+                periodSeconds: 1,
+                timeoutSeconds: 5,
+                failureThreshold: settings.startupTimeoutSeconds,
+            },
+            volumeMounts: dindMounts,
+            resources: settings.dindResources,
+            ...(settings.nativeSidecar ? { restartPolicy: "Always" } : {}),
+        };
+        const client: k8s.types.input.core.v1.Container = {
+            name: "client",
+            image: settings.cliImage,
+            command: clientCommand({
+                script: settings.script,
+                waitTimeoutSeconds: settings.nativeSidecar ? undefined : settings.startupTimeoutSeconds,
+            }),
+            env: toEnv(clientEnv),
+            workingDir: settings.output?.mountPath,
+            securityContext: {
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ["ALL"] },
+                seccompProfile: { type: "RuntimeDefault" },
+            },
+            volumeMounts: clientMounts,
+            resources: settings.clientResources,
+        };
+        const podSpec: k8s.types.input.core.v1.PodSpec = {
+            // The daemon and its client have no business with the Kubernetes API.
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            initContainers: settings.nativeSidecar ? [dockerd] : undefined,
+            containers: settings.nativeSidecar ? [client] : [dockerd, client],
+            restartPolicy: settings.workload === "Job" ? "Never" : "Always",
+            nodeSelector: settings.nodeSelector,
+            tolerations: settings.tolerations,
+            volumes,
+        };
+        const template = { metadata: { labels }, spec: podSpec };
+
+        const workload =
+            settings.workload === "Job"
+                ? new k8s.batch.v1.Job(
+                      `${name}-job`,
+                      { metadata: { namespace, labels }, spec: { backoffLimit: 2, template } },
+                      child,
+                  )
+                : new k8s.apps.v1.Deployment(
+                      `${name}-daemon`,
+                      {
+                          metadata: { namespace, labels },
+                          spec: {
+                              replicas: settings.replicas,
+                              selector: { matchLabels: labels },
+                              // A claim held by the old pod would block the new one.
+                              strategy: dataClaim ? { type: "Recreate" } : undefined,
+                              template,
+                          },
+                      },
+                      child,
+                  );
+
+        if (settings.networkPolicy) {
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-deny-ingress`,
+                { metadata: { namespace, labels }, spec: { podSelector: { matchLabels: labels }, policyTypes: ["Ingress"] } },
+                child,
+            );
+        }
+
+        this.namespace = namespace;
+        this.workloadName = workload.metadata.name;
+        this.dockerHost = pulumi.output(endpoints.clientDockerHost);
+        this.caConfigMapName = pulumi.output(registryCas?.configMapName);
+        this.clientTlsSecretName = pulumi.output(tlsSecrets?.client);
+        this.outputClaimName = pulumi.output(outputClaimName);
+        this.registerOutputs({
+            namespace: this.namespace,
+            workloadName: this.workloadName,
+            dockerHost: this.dockerHost,
+            caConfigMapName: this.caConfigMapName,
+            clientTlsSecretName: this.clientTlsSecretName,
+            outputClaimName: this.outputClaimName,
+        });
+    }
+
+    /** dind must be privileged, so its namespace must admit privileged pods; keeping it separate confines that. */
+    private createNamespace(name: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            {
+                metadata: {
+                    name,
+                    labels: {
+                        "pod-security.kubernetes.io/enforce": "privileged",
+                        "pod-security.kubernetes.io/warn": "privileged",
+                        "pod-security.kubernetes.io/audit": "privileged",
+                    },
+                },
+            },
+            opts,
+        );
+        return namespace.metadata.name;
+    }
+
+    private createTlsSecrets(name: string, namespace: pulumi.Input<string>, opts: pulumi.CustomResourceOptions) {
+        // The client reaches dockerd over the pod's loopback.
+        const material = createDaemonTls(`${name}-tls`, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] }, opts);
+        const secret = (suffix: string, pair: { certPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> }) =>
+            new k8s.core.v1.Secret(
+                `${name}-${suffix}`,
+                {
+                    metadata: { namespace },
+                    type: "Opaque",
+                    stringData: {
+                        [TLS_FILES.ca]: material.caCertPem,
+                        [TLS_FILES.cert]: pair.certPem,
+                        [TLS_FILES.key]: pair.privateKeyPem,
+                    },
+                },
+                opts,
+            ).metadata.name;
+        return { server: secret("server-tls", material.server), client: secret("client-tls", material.client) };
+    }
+
+    /**
+     * One ConfigMap (or the user's) holds every registry CA under a key without
+     * ':'; `items` place each at certs.d/<host[:port]>/ca.crt, and a second view
+     * of the same map lays them flat in TRUSTED_CA_DIR for SSL_CERT_DIR.
+     */
+    private registryCaVolumes(name: string, namespace: pulumi.Input<string>, settings: DindSettings, opts: pulumi.CustomResourceOptions) {
+        const withCa = settings.daemon.registries.filter((r) => r.caCertPem !== undefined);
+        const registries =
+            settings.caConfigMapName === undefined ? withCa : settings.daemon.registries.filter((r) => !r.insecure);
+        if (registries.length === 0) {
+            return undefined;
+        }
+        const configMapName =
+            settings.caConfigMapName === undefined
+                ? new k8s.core.v1.ConfigMap(
+                      `${name}-registry-cas`,
+                      {
+                          metadata: { namespace },
+                          data: Object.fromEntries(withCa.map((r) => [registryCaKey(r.host), r.caCertPem!])),
+                      },
+                      opts,
+                  ).metadata.name
+                : pulumi.output(settings.caConfigMapName);
+        const keys = registries.map((r) => registryCaKey(r.host));
+        return {
+            configMapName,
+            volumes: [
+                {
+                    name: VOLUME.registryCas,
+                    configMap: { name: configMapName, items: registries.map((r) => ({ key: registryCaKey(r.host), path: registryCaRelativePath(r.host) })) },
+                },
+                { name: VOLUME.trustedCas, configMap: { name: configMapName, items: keys.map((key) => ({ key, path: key })) } },
+            ],
+            certsDMount: { name: VOLUME.registryCas, mountPath: CERTS_D, readOnly: true },
+            trustedMount: { name: VOLUME.trustedCas, mountPath: TRUSTED_CA_DIR, readOnly: true },
+        };
+    }
+
+    private createClaim(
+        claim: string,
+        namespace: pulumi.Input<string>,
+        size: string,
+        storageClass: string | undefined,
+        opts: pulumi.CustomResourceOptions,
+    ): pulumi.Output<string> {
+        return new k8s.core.v1.PersistentVolumeClaim(
+            claim,
+            {
+                metadata: { namespace },
+                spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } }, storageClassName: storageClass },
+            },
+            { ...opts, ...USER_DATA_OPTIONS },
+        ).metadata.name;
+    }
+}
+
+function toEnv(env: Record<string, string>): k8s.types.input.core.v1.EnvVar[] {
+    return Object.entries(env).map(([name, value]) => ({ name, value }));
+}

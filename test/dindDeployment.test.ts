@@ -1,0 +1,303 @@
+import { strict as assert } from "assert";
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { Captured, capture, captureFailure, sentAsSecret, urnTypeChain, valueOf } from "./harness";
+import { testCertificate } from "./pems";
+import { DindDeployment, DindDeploymentArgs } from "../components/dindDeployment";
+
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const JOB = "kubernetes:batch/v1:Job";
+const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
+const SECRET = "kubernetes:core/v1:Secret";
+const PVC = "kubernetes:core/v1:PersistentVolumeClaim";
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+
+async function deploy(args: DindDeploymentArgs = {}, name = "dind") {
+    let component!: DindDeployment;
+    const captured = await capture(() => {
+        component = new DindDeployment(name, args);
+    });
+    return { component, captured, ...podOf(captured) };
+}
+
+function podOf(captured: Captured) {
+    const workload = captured.ofType(DEPLOYMENT)[0] ?? captured.ofType(JOB)[0];
+    const spec = workload.inputs.spec.template.spec;
+    const all = [...(spec.initContainers ?? []), ...spec.containers];
+    const container = (name: string) => {
+        const found = all.find((c: any) => c.name === name);
+        assert.ok(found, `no container ${name}`);
+        return found;
+    };
+    const env = (name: string) => Object.fromEntries((container(name).env ?? []).map((e: any) => [e.name, e.value]));
+    const mounts = (name: string) => Object.fromEntries((container(name).volumeMounts ?? []).map((m: any) => [m.mountPath, m.name]));
+    const volume = (name: string) => spec.volumes.find((v: any) => v.name === name);
+    return { workload, spec, container, env, mounts, volume, dockerd: container("dockerd"), client: container("client") };
+}
+
+describe("DindDeployment", () => {
+    describe("resource graph", () => {
+        it("parents every child to the component and confines dind to its own privileged namespace", async () => {
+            const { captured } = await deploy();
+            const children = captured.resources.filter((r) => r.type !== "dind:index:DindDeployment");
+            assert.ok(children.length >= 3);
+            for (const child of children) {
+                assert.deepEqual(urnTypeChain(child.urn).slice(0, 1), ["dind:index:DindDeployment"], child.name);
+            }
+            const namespace = captured.only(NAMESPACE);
+            assert.equal(namespace.inputs.metadata.name, "dind");
+            assert.equal(namespace.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
+        });
+
+        it("deploys into a given namespace without creating or relabelling it", async () => {
+            const { captured, component } = await deploy({ namespace: "ci" });
+            assert.equal(captured.ofType(NAMESPACE).length, 0);
+            assert.equal(captured.only(DEPLOYMENT).inputs.metadata.namespace, "ci");
+            assert.equal(await valueOf(component.namespace), "ci");
+        });
+
+        it("uses apps/v1 Deployments with a selector that matches the pod", async () => {
+            const { captured } = await deploy({ replicas: 3 });
+            const deployment = captured.only(DEPLOYMENT);
+            assert.equal(deployment.inputs.apiVersion, "apps/v1");
+            assert.equal(deployment.inputs.spec.replicas, 3);
+            const labels = deployment.inputs.spec.template.metadata.labels;
+            for (const [key, value] of Object.entries(deployment.inputs.spec.selector.matchLabels)) {
+                assert.equal(labels[key], value);
+            }
+        });
+
+        it("denies all ingress to the pods unless the user opts out", async () => {
+            const denied = (await deploy()).captured.only("kubernetes:networking.k8s.io/v1:NetworkPolicy");
+            assert.deepEqual(denied.inputs.spec.policyTypes, ["Ingress"]);
+            assert.equal(denied.inputs.spec.ingress, undefined, "no ingress rule: nothing may connect");
+            const podLabels = (await deploy()).captured.only(DEPLOYMENT).inputs.spec.template.metadata.labels;
+            for (const [key, value] of Object.entries(denied.inputs.spec.podSelector.matchLabels)) {
+                assert.equal(podLabels[key], value);
+            }
+            const open = await deploy({ networkPolicy: false });
+            assert.equal(open.captured.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").length, 0);
+        });
+    });
+
+    describe("the dockerd container", () => {
+        it("is the only privileged container, and runs a pinned current image", async () => {
+            const { dockerd, client, spec } = await deploy();
+            assert.equal(dockerd.securityContext.privileged, true);
+            assert.notEqual(client.securityContext?.privileged, true);
+            assert.equal(client.securityContext.allowPrivilegeEscalation, false);
+            assert.deepEqual(client.securityContext.capabilities.drop, ["ALL"]);
+            assert.match(dockerd.image, /^docker:(29|[3-9]\d)[-.]/);
+            assert.doesNotMatch(dockerd.image, /stable/);
+            assert.match(client.image, /^docker:(29|[3-9]\d)[-.].*cli/);
+            assert.equal(spec.automountServiceAccountToken, false);
+        });
+
+        it("gets every flag explicitly, beginning with dockerd", async () => {
+            const { dockerd } = await deploy({ registryMirrors: ["https://mirror.example.com"], mtu: 1400 });
+            assert.equal(dockerd.command, undefined, "the image's entrypoint must run so its dind wrapper prepares the container");
+            assert.equal(dockerd.args[0], "dockerd");
+            assert.ok(dockerd.args.includes("--registry-mirror=https://mirror.example.com"));
+            assert.ok(dockerd.args.includes("--mtu=1400"));
+            assert.ok(dockerd.args.includes("--default-network-opt=bridge=com.docker.network.driver.mtu=1400"));
+        });
+
+        it("keeps /var/lib/docker on a size-limited emptyDir so overlay2 is used instead of vfs", async () => {
+            const { mounts, volume } = await deploy({ dockerStorage: { size: "50Gi" } });
+            const name = mounts("dockerd")["/var/lib/docker"];
+            assert.deepEqual(volume(name).emptyDir, { sizeLimit: "50Gi" });
+        });
+
+        it("keeps /var/lib/docker on a retained claim when asked, and never lets two pods share it", async () => {
+            const { captured, mounts, volume } = await deploy({ dockerStorage: { persistent: true, size: "100Gi", storageClass: "fast" } });
+            const claim = captured.get(PVC, "dind-docker-data");
+            assert.equal(claim.inputs.spec.resources.requests.storage, "100Gi");
+            assert.equal(claim.inputs.spec.storageClassName, "fast");
+            assert.equal(claim.options.retainOnDelete, true);
+            assert.equal(volume(mounts("dockerd")["/var/lib/docker"]).persistentVolumeClaim.claimName, claim.state.metadata.name);
+            assert.equal(captured.only(DEPLOYMENT).inputs.spec.strategy.type, "Recreate");
+        });
+    });
+
+    describe("start order", () => {
+        it("runs dockerd as a native sidecar with a startup probe, so the client starts once the daemon answers", async () => {
+            const { spec, dockerd, client } = await deploy({ startupTimeoutSeconds: 90 });
+            assert.deepEqual(spec.initContainers.map((c: any) => c.name), ["dockerd"]);
+            assert.equal(dockerd.restartPolicy, "Always");
+            assert.deepEqual(dockerd.startupProbe.exec.command, ["docker", "info"]);
+            assert.equal(dockerd.startupProbe.periodSeconds, 1);
+            assert.equal(dockerd.startupProbe.failureThreshold, 90);
+            assert.ok(!client.command[2].includes("docker info"), "the sidecar's probe already orders the start");
+        });
+
+        it("falls back to two containers and a bounded wait in the client for clusters without native sidecars", async () => {
+            const { spec, dockerd, client } = await deploy({ nativeSidecar: false, startupTimeoutSeconds: 45, script: "docker ps" });
+            assert.equal(spec.initContainers, undefined);
+            assert.deepEqual(spec.containers.map((c: any) => c.name), ["dockerd", "client"]);
+            assert.equal(dockerd.restartPolicy, undefined);
+            assert.match(client.command[2], /^deadline=\$\(\( \$\(date \+%s\) \+ 45 \)\)/);
+            assert.match(client.command[2], /docker ps$/);
+        });
+    });
+
+    describe("workloads", () => {
+        it("runs a one-shot script as a Job that never restarts the pod and ends with the script", async () => {
+            const script = "docker pull busybox:latest\ndocker save -o busybox.tar busybox:latest";
+            const { captured, spec, client } = await deploy({ workload: "Job", script });
+            assert.equal(captured.ofType(DEPLOYMENT).length, 0);
+            const job = captured.only(JOB);
+            assert.equal(job.inputs.apiVersion, "batch/v1");
+            assert.equal(spec.restartPolicy, "Never");
+            assert.deepEqual(client.command, ["/bin/sh", "-c", `set -e\n${script}`]);
+        });
+
+        it("keeps what the script writes on a retained claim mounted as its working directory", async () => {
+            const { captured, client, mounts, volume } = await deploy({ workload: "Job", script: "true", output: { size: "5Gi" } });
+            const claim = captured.get(PVC, "dind-output");
+            assert.equal(claim.inputs.spec.resources.requests.storage, "5Gi");
+            assert.equal(claim.options.retainOnDelete, true);
+            assert.equal(client.workingDir, "/output");
+            assert.equal(volume(mounts("client")["/output"]).persistentVolumeClaim.claimName, claim.state.metadata.name);
+            assert.equal(mounts("dockerd")["/output"], undefined);
+        });
+
+        it("mounts an existing claim for output without creating one", async () => {
+            const { captured, mounts, volume } = await deploy({ output: { existingClaimName: "saved-images", mountPath: "/work" } });
+            assert.equal(captured.ofType(PVC).length, 0);
+            assert.equal(volume(mounts("client")["/work"]).persistentVolumeClaim.claimName, "saved-images");
+        });
+    });
+
+    describe("transports", () => {
+        it("unix: shares only the socket directory, opens no port", async () => {
+            const { component, env, mounts, dockerd } = await deploy({ transport: "unix" });
+            assert.equal(env("client").DOCKER_HOST, "unix:///var/run/dind/docker.sock");
+            assert.equal(env("dockerd").DOCKER_HOST, "unix:///var/run/dind/docker.sock");
+            assert.equal(mounts("client")["/var/run/dind"], mounts("dockerd")["/var/run/dind"]);
+            assert.equal(dockerd.ports, undefined);
+            assert.ok(!dockerd.args.some((a: string) => a.startsWith("--host=tcp")));
+            assert.equal(await valueOf(component.dockerHost), "unix:///var/run/dind/docker.sock");
+        });
+
+        it("tcp: plaintext on the pod's loopback only", async () => {
+            const { env, dockerd } = await deploy({ transport: "tcp" });
+            assert.equal(env("client").DOCKER_HOST, "tcp://127.0.0.1:2375");
+            assert.ok(dockerd.args.includes("--host=tcp://127.0.0.1:2375"));
+            assert.equal(dockerd.ports, undefined);
+        });
+
+        it("tls: mutual TLS with keys only in secrets, server and client pairs from one CA", async () => {
+            const { captured, env, mounts, volume, component } = await deploy({ transport: "tls" });
+            assert.deepEqual(
+                { host: env("client").DOCKER_HOST, verify: env("client").DOCKER_TLS_VERIFY, path: env("client").DOCKER_CERT_PATH },
+                { host: "tcp://127.0.0.1:2376", verify: "1", path: "/certs/client" },
+            );
+            const server = captured.get(SECRET, "dind-server-tls");
+            const client = captured.get(SECRET, "dind-client-tls");
+            assert.ok(sentAsSecret(server, "stringData.key.pem"), "the server key must be sent as a secret");
+            assert.ok(sentAsSecret(client, "stringData.key.pem"), "the client key must be sent as a secret");
+            const ca = new crypto.X509Certificate(server.inputs.stringData["ca.pem"]);
+            const serverCert = new crypto.X509Certificate(server.inputs.stringData["cert.pem"]);
+            const clientCert = new crypto.X509Certificate(client.inputs.stringData["cert.pem"]);
+            assert.ok(serverCert.checkIssued(ca) && clientCert.checkIssued(ca));
+            assert.equal(serverCert.checkIP("127.0.0.1"), "127.0.0.1", "the client dials 127.0.0.1: it must be a SAN");
+            assert.ok(serverCert.checkPrivateKey(crypto.createPrivateKey(server.inputs.stringData["key.pem"])));
+            assert.equal(volume(mounts("client")["/certs/client"]).secret.secretName, client.state.metadata.name);
+            assert.equal(volume(mounts("dockerd")["/certs/server"]).secret.secretName, server.state.metadata.name);
+            assert.equal(mounts("client")["/certs/server"], undefined, "the client never sees the server key");
+            assert.equal(await valueOf(component.clientTlsSecretName), client.state.metadata.name);
+        });
+    });
+
+    describe("registries", () => {
+        it("puts each CA at certs.d/<host[:port]>/ca.crt through one ConfigMap and items", async () => {
+            const ca = testCertificate();
+            const { captured, mounts, volume, dockerd, env } = await deploy({
+                registries: [
+                    { host: "registry.example.com:5000", caCertPem: ca },
+                    { host: "myregistrydomain.com", caCertPem: ca },
+                    { host: "legacy:5000", insecure: true },
+                ],
+            });
+            const configMap = captured.only(CONFIG_MAP);
+            assert.deepEqual(Object.keys(configMap.inputs.data).sort(), ["myregistrydomain.com.crt", "registry.example.com_5000.crt"]);
+            const certsD = volume(mounts("dockerd")["/etc/docker/certs.d"]);
+            assert.equal(certsD.configMap.name, configMap.state.metadata.name);
+            assert.deepEqual(certsD.configMap.items, [
+                { key: "registry.example.com_5000.crt", path: "registry.example.com:5000/ca.crt" },
+                { key: "myregistrydomain.com.crt", path: "myregistrydomain.com/ca.crt" },
+            ]);
+            assert.ok(dockerd.args.includes("--insecure-registry=legacy:5000"));
+            assert.ok(!dockerd.args.includes("--insecure-registry=myregistrydomain.com"));
+            assert.equal(env("dockerd").SSL_CERT_DIR, "/etc/ssl/certs:/etc/pulumi-dind/ca");
+        });
+
+        it("lets the client trust the same CAs through SSL_CERT_DIR, or not when asked", async () => {
+            const registries = [{ host: "r:5000", caCertPem: testCertificate() }];
+            const trusting = await deploy({ registries });
+            assert.equal(trusting.env("client").SSL_CERT_DIR, "/etc/ssl/certs:/etc/pulumi-dind/ca");
+            assert.equal(trusting.mounts("client")["/etc/pulumi-dind/ca"], trusting.mounts("dockerd")["/etc/pulumi-dind/ca"]);
+            const notTrusting = await deploy({ registries, clientTrustsRegistryCas: false });
+            assert.equal(notTrusting.env("client").SSL_CERT_DIR, undefined);
+            assert.equal(notTrusting.mounts("client")["/etc/pulumi-dind/ca"], undefined);
+        });
+
+        it("mounts an existing CA ConfigMap as the origin's registry-ca-cert, keyed by host", async () => {
+            const { captured, mounts, volume, component } = await deploy({
+                registries: [{ host: "myregistrydomain.com" }],
+                caConfigMapName: "registry-ca-cert",
+            });
+            assert.equal(captured.ofType(CONFIG_MAP).length, 0);
+            const certsD = volume(mounts("dockerd")["/etc/docker/certs.d"]);
+            assert.deepEqual(certsD.configMap, {
+                name: "registry-ca-cert",
+                items: [{ key: "myregistrydomain.com.crt", path: "myregistrydomain.com/ca.crt" }],
+            });
+            assert.equal(await valueOf(component.caConfigMapName), "registry-ca-cert");
+        });
+
+        it("trusts a wired registry and uses it as the first mirror", async () => {
+            const ca = testCertificate();
+            const { dockerd, captured } = await deploy({
+                registry: { registryHost: "mirror.registry.svc:5000", mode: "mirror", caCertPem: pulumi.output(ca) },
+                registryMirrors: ["https://other.example.com"],
+            });
+            const mirrors = dockerd.args.filter((a: string) => a.startsWith("--registry-mirror="));
+            assert.deepEqual(mirrors, ["--registry-mirror=https://mirror.registry.svc:5000", "--registry-mirror=https://other.example.com"]);
+            assert.equal(captured.only(CONFIG_MAP).inputs.data["mirror.registry.svc_5000.crt"], ca);
+        });
+    });
+
+    describe("bad input", () => {
+        const cases: [string, DindDeploymentArgs, RegExp][] = [
+            ["mirror without https", { registryMirrors: ["http://mirror"] }, /^args.registryMirrors\[0\]: expected an https:\/\/ URL.*got "http:\/\/mirror"/],
+            ["mirror with a path", { registryMirrors: ["https://mirror/v2"] }, /^args.registryMirrors\[0\]: .*no path/],
+            ["registry host with a scheme", { registries: [{ host: "https://r" }] }, /^args.registries\[0\].host: expected a registry host/],
+            ["registry host with a bad port", { registries: [{ host: "r:70000" }] }, /^args.registries\[0\].host: expected a port/],
+            ["CA that is no certificate", { registries: [{ host: "r", caCertPem: "hello" }] }, /^args.registries\[0\].caCertPem: expected a PEM/],
+            ["unknown transport", { transport: "ssh" as any }, /^args.transport: expected one of "unix", "tls", "tcp", got "ssh"/],
+            ["unknown workload", { workload: "CronJob" as any }, /^args.workload: expected one of "Deployment", "Job"/],
+            ["negative replicas", { replicas: -1 }, /^args.replicas: expected an integer from 0/],
+            ["size that is no quantity", { dockerStorage: { size: "20 GB" } }, /^args.dockerStorage.size: expected a Kubernetes quantity/],
+            ["MTU out of range", { mtu: 70000 }, /^args.mtu: expected an integer from 68 to 65535, got 70000/],
+            ["Job without a script", { workload: "Job" }, /^args.script: expected a script/],
+            ["Job without native sidecar", { workload: "Job", script: "true", nativeSidecar: false }, /^args.nativeSidecar/],
+            ["shared persistent storage", { replicas: 2, dockerStorage: { persistent: true } }, /^args.dockerStorage.persistent/],
+            ["CA ConfigMap and inline CAs", { caConfigMapName: "x", registries: [{ host: "r", caCertPem: testCertificate() }] }, /^args.caConfigMapName/],
+            ["resource that is no quantity", { dindResources: { limits: { memory: "lots" } } }, /^args.dindResources.limits.memory/],
+        ];
+        for (const [what, args, message] of cases) {
+            it(`rejects a ${what} before registering anything`, async () => {
+                const { error, registered } = await captureFailure(() => new DindDeployment("dind", args));
+                assert.match(error.message, message);
+                assert.equal(registered, 0);
+            });
+        }
+
+        it("rejects a component name that cannot name its namespace", async () => {
+            const { error, registered } = await captureFailure(() => new DindDeployment("Dind_CI", {}));
+            assert.match(error.message, /^name .*: expected a lower-case RFC 1123 name/);
+            assert.equal(registered, 0);
+        });
+    });
+});
