@@ -31,6 +31,7 @@ import {
 } from "./daemon";
 import {
     InvalidArgumentError,
+    absolutePath,
     booleanValue,
     integerInRange,
     kubernetesName,
@@ -258,13 +259,6 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
         tolerations: args.tolerations,
         networkPolicy: booleanValue(args.networkPolicy ?? DEFAULTS.networkPolicy, `${prefix}networkPolicy`),
     };
-}
-
-function absolutePath(value: unknown, argument: string): string {
-    if (typeof value !== "string" || !value.startsWith("/") || value === "/") {
-        throw new InvalidArgumentError(argument, value, "an absolute path other than /");
-    }
-    return value;
 }
 
 /**

@@ -91,6 +91,13 @@ export function kubernetesName(value: unknown, argument: string): string {
     return value;
 }
 
+export function absolutePath(value: unknown, argument: string): string {
+    if (typeof value !== "string" || !value.startsWith("/") || value === "/") {
+        throw new InvalidArgumentError(argument, value, "an absolute path other than /");
+    }
+    return value;
+}
+
 /** A DNS name as it may appear in a certificate's SANs. */
 export function dnsName(value: unknown, argument: string): string {
     const labels = typeof value === "string" ? value.toLowerCase().split(".") : [];
