@@ -162,9 +162,10 @@ const TLS_CODE = /^(ERR_TLS_|ERR_SSL_)|CERT|SIGNATURE|^EPROTO$/;
 
 // A registry answers a refused pull in several ways depending on its kind and version.
 const PULL_REFUSED =
-    /unauthorized|denied|not found|manifest unknown|name unknown|repository does not exist|authentication required/i;
+    /unauthorized|denied|not found|manifest unknown|name unknown|repository does not exist|authentication required|no basic auth credentials/i;
 
-const IMAGE_MISSING = /no such image|reference does not exist|not found/i;
+// Not "not found" alone: a create also answers 404 for a missing network or volume.
+const IMAGE_MISSING = /no such image|reference does not exist/i;
 
 interface ModemError {
     code?: unknown;

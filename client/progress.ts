@@ -80,6 +80,9 @@ export function formatBytes(bytes: number): string {
 
 /** One line for a pull in progress, e.g. `busybox: 2/3 layers, 1.2 MB of 2.0 MB`. */
 export function formatPullSummary(image: string, summary: PullSummary): string {
+    if (summary.layers === 0) {
+        return image;
+    }
     const bytes =
         summary.totalBytes > 0 ? `, ${formatBytes(summary.downloadedBytes)} of ${formatBytes(summary.totalBytes)}` : "";
     return `${image}: ${summary.layersDone}/${summary.layers} layers${bytes}`;

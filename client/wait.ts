@@ -69,10 +69,13 @@ export async function waitForDaemon(docker: Docker, options: WaitForDaemonOption
             await (docker.ping as unknown as PingWithSignal).call(docker, { abortSignal: pingSignal });
             return { attempts, elapsedMs: Date.now() - started };
         } catch (error) {
-            lastError = pingTimeout.aborted ? new Error("the last ping got no answer before the deadline") : error;
-            const classified = classifyError(error, { endpoint });
-            if (classified instanceof TlsMismatchError) {
-                throw classified;
+            // A ping cut short by the deadline says nothing about the daemon; keep the error before it.
+            if (!pingTimeout.aborted) {
+                lastError = error;
+                const classified = classifyError(error, { endpoint });
+                if (classified instanceof TlsMismatchError) {
+                    throw classified;
+                }
             }
         }
         const remaining = deadline - Date.now();
@@ -83,7 +86,12 @@ export async function waitForDaemon(docker: Docker, options: WaitForDaemonOption
         intervalMs = Math.min(intervalMs * 2, maxIntervalMs);
     }
     const elapsedS = ((Date.now() - started) / 1000).toFixed(1);
-    const last = lastError instanceof Error ? lastError.message : String(lastError);
+    const last =
+        lastError === undefined
+            ? "none, the pings were still unanswered at the deadline"
+            : lastError instanceof Error
+              ? lastError.message
+              : String(lastError);
     throw new DaemonUnreachableError(
         `the Docker daemon at ${endpoint} did not answer: ${attempts} ping${attempts === 1 ? "" : "s"} ` +
             `over ${elapsedS} s (timeout ${timeoutMs / 1000} s); last error: ${last}`,

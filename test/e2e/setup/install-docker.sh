@@ -71,13 +71,20 @@ for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
         "${sudo[@]}" rm -f "$pidfile"
     fi
 done
+dockerd_pid=
 if ! pgrep -x dockerd >/dev/null; then
     # setsid: the daemon must outlive this script and must not get the CI step's signals.
     "${sudo[@]}" setsid dockerd >"$log_file" 2>&1 </dev/null &
+    dockerd_pid=$!
 fi
 
 deadline=$((SECONDS + timeout))
 until docker version >/dev/null 2>&1; do
+    if [ -n "$dockerd_pid" ] && ! kill -0 "$dockerd_pid" 2>/dev/null; then
+        echo "error: dockerd exited before answering \`docker version\`; last lines of $log_file:" >&2
+        tail -n 40 "$log_file" >&2 || true
+        exit 1
+    fi
     if [ "$SECONDS" -ge "$deadline" ]; then
         echo "error: dockerd did not answer \`docker version\` within ${timeout} s; last lines of $log_file:" >&2
         tail -n 40 "$log_file" >&2 || true

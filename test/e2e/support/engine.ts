@@ -50,7 +50,10 @@ export function privilegedHostConfig(): Docker.HostConfig {
     return {
         CapAdd: ["ALL"],
         CapDrop: ["SYS_RESOURCE"],
-        SecurityOpt: ["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"],
+        SecurityOpt: ["seccomp=unconfined", "apparmor=unconfined"],
+        // The CLI's `--security-opt systempaths=unconfined`; the API takes it as empty path lists.
+        MaskedPaths: [],
+        ReadonlyPaths: [],
         DeviceCgroupRules: ["a *:* rwm"],
         Binds: ["/sys/fs/cgroup:/sys/fs/cgroup:rw"],
     };
