@@ -30,9 +30,11 @@ import {
     withRegistry,
 } from "./daemon";
 import {
+    ContainerResources,
     InvalidArgumentError,
     absolutePath,
     booleanValue,
+    containerResources,
     integerInRange,
     kubernetesName,
     nonEmptyString,
@@ -64,14 +66,6 @@ export interface OutputVolumeArgs {
     storageClass?: string;
     /** Where the client sees it; also the script's working directory. Default "/output". */
     mountPath?: string;
-}
-
-/** Requests and limits of one container. */
-export interface ContainerResources {
-    /** Requests, e.g. `{ cpu: "250m", memory: "512Mi" }`. */
-    requests?: Record<string, string>;
-    /** Limits, e.g. `{ memory: "4Gi" }`. */
-    limits?: Record<string, string>;
 }
 
 export interface DindDeploymentArgs extends DaemonArgs {
@@ -169,25 +163,6 @@ const VOLUME = {
     output: "output",
 } as const;
 
-function resources(value: unknown, argument: string, defaults: ContainerResources): ContainerResources {
-    if (value === undefined) {
-        return defaults;
-    }
-    if (typeof value !== "object" || value === null) {
-        throw new InvalidArgumentError(argument, value, "an object with requests and limits");
-    }
-    const given = value as ContainerResources;
-    const check = (map: Record<string, string> | undefined, key: string) => {
-        if (map !== undefined) {
-            Object.entries(stringMap(map, `${argument}.${key}`)).forEach(([resource, amount]) =>
-                quantity(amount, `${argument}.${key}.${resource}`),
-            );
-        }
-        return map;
-    };
-    return { requests: check(given.requests, "requests"), limits: check(given.limits, "limits") };
-}
-
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
 export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "args."): DindSettings {
     const workload = oneOf(args.workload ?? DEFAULTS.workload, WORKLOADS, `${prefix}workload`);
@@ -253,8 +228,8 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
         daemon,
         caConfigMapName,
         clientTrustsRegistryCas: booleanValue(args.clientTrustsRegistryCas ?? DEFAULTS.clientTrustsRegistryCas, `${prefix}clientTrustsRegistryCas`),
-        dindResources: resources(args.dindResources, `${prefix}dindResources`, DEFAULTS.dindResources),
-        clientResources: resources(args.clientResources, `${prefix}clientResources`, DEFAULTS.clientResources),
+        dindResources: containerResources(args.dindResources, `${prefix}dindResources`, DEFAULTS.dindResources),
+        clientResources: containerResources(args.clientResources, `${prefix}clientResources`, DEFAULTS.clientResources),
         nodeSelector: args.nodeSelector === undefined ? undefined : stringMap(args.nodeSelector, `${prefix}nodeSelector`),
         tolerations: args.tolerations,
         networkPolicy: booleanValue(args.networkPolicy ?? DEFAULTS.networkPolicy, `${prefix}networkPolicy`),

@@ -214,3 +214,31 @@ export const MTU_RANGE = { min: 68, max: 65535 } as const;
 export function mtu(value: unknown, argument: string): number {
     return integerInRange(value, MTU_RANGE.min, MTU_RANGE.max, argument);
 }
+
+/** Requests and limits of one Kubernetes container. */
+export interface ContainerResources {
+    /** Requests, e.g. `{ cpu: "250m", memory: "512Mi" }`. */
+    requests?: Record<string, string>;
+    /** Limits, e.g. `{ memory: "4Gi" }`. */
+    limits?: Record<string, string>;
+}
+
+/** A container's requests and limits, each amount a quantity; `defaults` when none are given. */
+export function containerResources(value: unknown, argument: string, defaults: ContainerResources): ContainerResources {
+    if (value === undefined) {
+        return defaults;
+    }
+    if (typeof value !== "object" || value === null) {
+        throw new InvalidArgumentError(argument, value, "an object with requests and limits");
+    }
+    const given = value as ContainerResources;
+    const amounts = (map: Record<string, string> | undefined, key: string) => {
+        if (map !== undefined) {
+            for (const [resource, amount] of Object.entries(stringMap(map, `${argument}.${key}`))) {
+                quantity(amount, `${argument}.${key}.${resource}`);
+            }
+        }
+        return map;
+    };
+    return { requests: amounts(given.requests, "requests"), limits: amounts(given.limits, "limits") };
+}

@@ -1,0 +1,208 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { createCertificateAuthority, existingCertificateAuthority, issueCertificate } from "./certificates";
+import { RegistryWiring, mirrorUrlFor } from "./daemon";
+import {
+    HTPASSWD_FILE,
+    REGISTRY_AUTH_DIR,
+    REGISTRY_DATA_DIR,
+    REGISTRY_PORT,
+    REGISTRY_TLS_DIR,
+    REGISTRY_TLS_FILES,
+    RegistryArgs,
+    RegistryMode,
+    RegistrySettings,
+    certificateNames,
+    createRegistryCredentials,
+    lowerCaseDnsName,
+    registryEnvironment,
+    registrySecretEnvironment,
+    registrySecretValues,
+    validateRegistryArgs,
+} from "./registrySettings";
+import { InvalidArgumentError, booleanValue, integerInRange, nonEmptyString } from "./validation";
+
+export interface LocalRegistryArgs extends RegistryArgs {
+    /** The Docker network to join (a docker.Network's name), where daemons reach the registry as `alias`. Default: a new bridge network (see `networkName`). */
+    networkName?: pulumi.Input<string>;
+    /** The registry's DNS name on that network, the host in `registryHost` and in its certificate. Default: the component's name. */
+    alias?: string;
+    /** Publish the registry on the Docker host's 127.0.0.1 at this port, e.g. to push from the host as `localhost:<port>`. Default: not published. */
+    port?: number;
+    /** Leave the registry image in the host's image store on destroy, where other stacks may use it. Default true. */
+    keepImageLocally?: boolean;
+    /** The named volume holding the images; name one kept from an earlier registry to reuse its images. Default `<project>-<stack>-<name>-registry`. */
+    volumeName?: string;
+}
+
+/** LocalRegistryArgs with defaults applied and every value checked. */
+export interface LocalRegistrySettings extends RegistrySettings {
+    networkName?: pulumi.Input<string>;
+    alias?: string;
+    port?: number;
+    keepImageLocally: boolean;
+    volumeName?: string;
+}
+
+const DEFAULTS = { keepImageLocally: true };
+
+/** The only host address the registry is published on. */
+const LOOPBACK = "127.0.0.1";
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const HEALTH_URL = `https://localhost:${REGISTRY_PORT}/`;
+
+/**
+ * The official image is Alpine with busybox wget, and no curl; images built on
+ * Debian have curl and no wget. Either probes `/`, which answers 200 without
+ * credentials. The certificate is not verified: this checks that the registry
+ * serves, while trust is the clients' business. Durations are written as Go
+ * prints them, the form the provider reads back; no start interval, which
+ * Docker < 25 refuses.
+ */
+const HEALTHCHECK = {
+    tests: ["CMD-SHELL", `wget -q -O /dev/null --no-check-certificate ${HEALTH_URL} || curl -fsSk -o /dev/null ${HEALTH_URL}`],
+    interval: "5s",
+    timeout: "5s",
+    retries: 3,
+    startPeriod: "30s",
+};
+/** How long `pulumi up` waits for the registry to turn healthy. */
+const WAIT_SECONDS = 60;
+
+function volumeName(value: unknown, argument: string): string {
+    if (typeof value !== "string" || !VOLUME_NAME.test(value)) {
+        throw new InvalidArgumentError(argument, value, "a Docker volume name (letters, digits, '_', '.', '-', starting with a letter or digit)");
+    }
+    return value;
+}
+
+/** Checks every argument and applies the defaults; `prefix` names where they came from. */
+export function validateLocalRegistryArgs(args: LocalRegistryArgs, prefix = "args."): LocalRegistrySettings {
+    return {
+        ...validateRegistryArgs(args, prefix),
+        networkName: typeof args.networkName === "string" ? nonEmptyString(args.networkName, `${prefix}networkName`) : args.networkName,
+        alias: args.alias === undefined ? undefined : lowerCaseDnsName(args.alias, `${prefix}alias`),
+        port: args.port === undefined ? undefined : integerInRange(args.port, 1, 65535, `${prefix}port`),
+        keepImageLocally: booleanValue(args.keepImageLocally ?? DEFAULTS.keepImageLocally, `${prefix}keepImageLocally`),
+        volumeName: args.volumeName === undefined ? undefined : volumeName(args.volumeName, `${prefix}volumeName`),
+    };
+}
+
+/**
+ * The distribution registry as a container on one Docker host, the local twin
+ * of SelfHostedRegistry: a pull-through mirror or a private registry, served
+ * over TLS on a Docker network under its alias. Pass it as `registry` to
+ * LocalDind (on the same network) to trust and use it.
+ */
+export class LocalRegistry extends pulumi.ComponentResource implements RegistryWiring {
+    /** The registry as daemons on its network write it: `alias:5000`, known before deployment. */
+    public readonly registryHost: string;
+    /** `mirror` or `private`. */
+    public readonly mode: RegistryMode;
+    /** registryHost, as an output that resolves once the registry is healthy. */
+    public readonly host: pulumi.Output<string>;
+    /** `https://registryHost` for `--registry-mirror` (once healthy); undefined for a private registry. */
+    public readonly mirrorUrl: pulumi.Output<string | undefined>;
+    /** `localhost:<port>` when the registry is published on the host; its CA goes in certs.d/localhost:<port>/ca.crt there. */
+    public readonly publishedHost: pulumi.Output<string | undefined>;
+    /** The CA that signed the registry's certificate (public; once healthy). */
+    public readonly caCertPem: pulumi.Output<string>;
+    /** The network the registry is on, for a LocalDind to join. */
+    public readonly networkName: pulumi.Output<string>;
+    /** The registry's container. */
+    public readonly containerName: pulumi.Output<string>;
+    /** The volume holding the images. */
+    public readonly volumeName: pulumi.Output<string>;
+    /** Each user's password (given or generated) by user name, a secret: for `docker login`. */
+    public readonly userPasswords: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: LocalRegistryArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+        const settings = validateLocalRegistryArgs(args);
+        const alias = settings.alias ?? lowerCaseDnsName(name, "name (it names the registry on its network when args.alias is not given)");
+        super("dind:index:LocalRegistry", name, {}, opts);
+        const child = { parent: this };
+
+        const image = new docker.RemoteImage(`${name}-image`, { name: settings.image, keepLocally: settings.keepImageLocally }, child);
+        const networkName = settings.networkName ?? new docker.Network(`${name}-network`, { driver: "bridge" }, child).name;
+        // Pushed images are the only copy, so a private registry's volume outlives `pulumi destroy`; its explicit
+        // name lets the next `up` adopt it. A mirror's volume is only a cache and goes with it.
+        const volume = new docker.Volume(
+            `${name}-data`,
+            { name: settings.volumeName ?? defaultVolumeName(name) },
+            { ...child, retainOnDelete: settings.mode === "private" },
+        );
+
+        const published = settings.port !== undefined;
+        const names = certificateNames({ dnsNames: [alias, ...(published ? ["localhost"] : [])], ipAddresses: published ? [LOOPBACK] : [] }, settings);
+        const ca = settings.ca
+            ? existingCertificateAuthority(settings.ca.certPem, settings.ca.keyPem)
+            : createCertificateAuthority(name, "pulumi-dind registry CA", child);
+        const server = issueCertificate(`${name}-server`, ca, { commonName: alias, ...names, usage: "server" }, child);
+
+        const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 32, special: false }, child);
+        const credentials = createRegistryCredentials(name, settings.users, child);
+        const secretValues = registrySecretValues(settings, httpSecret.result);
+        const envs: pulumi.Input<string>[] = [
+            ...Object.entries(registryEnvironment(settings)).map(([envName, value]) => `${envName}=${value}`),
+            ...Object.entries(registrySecretEnvironment(settings)).map(([envName, key]) =>
+                pulumi.secret(pulumi.interpolate`${envName}=${secretValues[key]}`),
+            ),
+        ];
+        const uploads: docker.types.input.ContainerUpload[] = [
+            { file: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.cert}`, content: server.certPem },
+            { file: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.key}`, content: server.privateKeyPem },
+            ...(settings.users.length > 0 ? [{ file: `${REGISTRY_AUTH_DIR}/${HTPASSWD_FILE}`, content: credentials.htpasswd }] : []),
+        ];
+
+        const container = new docker.Container(
+            `${name}-registry`,
+            {
+                image: image.imageId,
+                envs,
+                uploads,
+                mounts: [{ type: "volume", source: volume.name, target: REGISTRY_DATA_DIR }],
+                networksAdvanced: [{ name: networkName, aliases: [alias] }],
+                ports: published ? [{ internal: REGISTRY_PORT, external: settings.port, ip: LOOPBACK }] : undefined,
+                // The registry needs no capability: it binds a port above 1024 and owns its files.
+                capabilities: { drops: ["ALL"] },
+                securityOpts: ["no-new-privileges:true"],
+                healthcheck: HEALTHCHECK,
+                wait: true,
+                waitTimeout: WAIT_SECONDS,
+                restart: "unless-stopped",
+            },
+            // The old and new container must never run at once: both would write the volume (and hold the host port).
+            { ...child, deleteBeforeReplace: true },
+        );
+        // These resolve once the registry is healthy, so a daemon wired to it starts only then:
+        // dockerd silently skips a mirror that does not answer and pulls from upstream instead.
+        const ready = <T>(value: pulumi.Input<T>) => pulumi.all([value, container.name]).apply(([v]) => v as T);
+
+        this.registryHost = `${alias}:${REGISTRY_PORT}`;
+        this.mode = settings.mode;
+        this.host = ready(this.registryHost);
+        this.mirrorUrl = ready(settings.mode === "mirror" ? mirrorUrlFor(this.registryHost) : undefined);
+        this.publishedHost = ready(published ? `localhost:${settings.port}` : undefined);
+        this.caCertPem = ready(ca.certPem);
+        this.networkName = pulumi.output(networkName);
+        this.containerName = container.name;
+        this.volumeName = volume.name;
+        this.userPasswords = credentials.passwords;
+        this.registerOutputs({
+            host: this.host,
+            mirrorUrl: this.mirrorUrl,
+            publishedHost: this.publishedHost,
+            caCertPem: this.caCertPem,
+            networkName: this.networkName,
+            containerName: this.containerName,
+            volumeName: this.volumeName,
+            userPasswords: this.userPasswords,
+        });
+    }
+}
+
+/** Unique per stack, so two stacks on one host never share a registry's images. */
+function defaultVolumeName(name: string): string {
+    return `${pulumi.getProject()}-${pulumi.getStack()}-${name}-registry`.replace(/[^a-zA-Z0-9_.-]/g, "-");
+}

@@ -1,0 +1,392 @@
+/**
+ * What SelfHostedRegistry (Kubernetes) and LocalRegistry (Docker) share about
+ * the distribution registry they run: its arguments and their validation, its
+ * environment for each mode, the names its certificate carries and the htpasswd
+ * file, so both registries are configured the same way.
+ */
+import * as crypto from "crypto";
+import * as bcrypt from "bcryptjs";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { InvalidArgumentError, arrayOf, booleanValue, dnsName, ipAddress, mirrorUrl, nonEmptyString, oneOf, pemCertificate, quantity } from "./validation";
+
+/** A pull-through `mirror` of one upstream registry, or a `private` registry that accepts pushes. */
+export type RegistryMode = "mirror" | "private";
+export const REGISTRY_MODES: readonly RegistryMode[] = ["mirror", "private"];
+
+/** distribution v3; pinned to a release so a new one arrives only when this package moves. */
+export const DEFAULT_REGISTRY_IMAGE = "registry:3.0.0";
+export const REGISTRY_PORT = 5000;
+/** Docker Hub's registry API: `docker.io` itself only redirects. */
+export const DEFAULT_UPSTREAM = "https://registry-1.docker.io";
+export const REGISTRY_DATA_DIR = "/var/lib/registry";
+export const REGISTRY_TLS_DIR = "/etc/distribution/tls";
+/** Named as a kubernetes.io/tls Secret names them, so the Secret mounts as is. */
+export const REGISTRY_TLS_FILES = { cert: "tls.crt", key: "tls.key" } as const;
+export const REGISTRY_AUTH_DIR = "/etc/distribution/auth";
+export const HTPASSWD_FILE = "htpasswd";
+export const HTPASSWD_REALM = "pulumi-dind registry";
+export const DEFAULT_STORAGE_SIZE = "20Gi";
+
+/** The keys under which the registry's secret settings are stored (Secret keys, upload names). */
+export const SECRET_KEYS = {
+    httpSecret: "http-secret",
+    proxyUsername: "proxy-username",
+    proxyPassword: "proxy-password",
+    htpasswd: HTPASSWD_FILE,
+} as const;
+
+/** One account of a private registry. */
+export interface RegistryUserArgs {
+    /** The name to `docker login` with: letters, digits and `.`, `_`, `@`, `-`. */
+    username: string;
+    /** The password, kept secret and stored only as a bcrypt hash. Default: a generated 32-character password (see `userPasswords`). */
+    password?: pulumi.Input<string>;
+}
+
+/** Arguments both registries take. */
+export interface RegistryArgs {
+    /** `mirror`: a pull-through cache of `upstream`; `private`: a registry that accepts pushes. Default `mirror`. */
+    mode?: RegistryMode;
+    /** The registry a mirror caches, as an https URL of its root (mirror mode only). Default Docker Hub, https://registry-1.docker.io. */
+    upstream?: string;
+    /** The user a mirror logs in to `upstream` as, e.g. to lift Docker Hub's anonymous pull limit (mirror mode only). Default anonymous. */
+    upstreamUsername?: pulumi.Input<string>;
+    /** The password or access token for `upstreamUsername`, kept secret. Default none. */
+    upstreamPassword?: pulumi.Input<string>;
+    /** Accounts of a private registry (htpasswd, bcrypt); without any, anyone who reaches it may push. Default none. */
+    users?: RegistryUserArgs[];
+    /** More DNS names clients use for the registry, added to its certificate. Default none. */
+    hostnames?: string[];
+    /** IP addresses clients use for the registry, added to its certificate. Default none. */
+    ipAddresses?: string[];
+    /** A CA certificate (PEM, CA:TRUE) to sign the registry's certificate with, instead of a new CA. Needs `caKeyPem`. Default: a new CA. */
+    caCertPem?: pulumi.Input<string>;
+    /** The private key (PEM) of `caCertPem`, kept secret. Default none. */
+    caKeyPem?: pulumi.Input<string>;
+    /** The registry image. Default `registry:3.0.0`. */
+    image?: string;
+}
+
+/** A validated user; no password means a generated one. */
+export interface RegistryUser {
+    username: string;
+    password?: pulumi.Input<string>;
+}
+
+/** Registry arguments, validated, with their defaults. */
+export interface RegistrySettings {
+    mode: RegistryMode;
+    /** Only for a mirror. */
+    upstream?: string;
+    upstreamCredentials?: { username: pulumi.Input<string>; password: pulumi.Input<string> };
+    users: RegistryUser[];
+    hostnames: string[];
+    ipAddresses: string[];
+    ca?: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+    image: string;
+}
+
+const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+/** bcrypt reads no further; a longer password would be accepted with any suffix. */
+const BCRYPT_MAX_BYTES = 72;
+
+/** Names a secret in an error without printing it. */
+function redacted(value: string): string {
+    return `a secret of ${Buffer.byteLength(value)} bytes`;
+}
+
+function username(value: unknown, argument: string): string {
+    if (typeof value !== "string" || !USERNAME.test(value)) {
+        throw new InvalidArgumentError(argument, value, "a user name of letters, digits, '.', '_', '@' and '-' (at most 64, no ':')");
+    }
+    return value;
+}
+
+/** A secret string: checked for emptiness (and length) when it is plain, left to the engine when it is an Output. */
+function secretString(value: unknown, argument: string, maxBytes = Infinity): pulumi.Input<string> {
+    if (typeof value === "string") {
+        if (value === "" || Buffer.byteLength(value) > maxBytes) {
+            const expected = maxBytes === Infinity ? "a non-empty string" : `1 to ${maxBytes} bytes (bcrypt ignores the rest)`;
+            throw new InvalidArgumentError(argument, redacted(value), expected);
+        }
+        return value;
+    }
+    if (!pulumi.Output.isInstance(value) && !(value instanceof Promise)) {
+        throw new InvalidArgumentError(argument, typeof value, "a string or a secret Output");
+    }
+    return value as pulumi.Input<string>;
+}
+
+function users(value: unknown, argument: string): RegistryUser[] {
+    const list = arrayOf(value, argument, (entry, entryArgument) => {
+        if (typeof entry !== "object" || entry === null) {
+            throw new InvalidArgumentError(entryArgument, entry, "an object with username and, optionally, password");
+        }
+        const user = entry as RegistryUserArgs;
+        return {
+            username: username(user.username, `${entryArgument}.username`),
+            password: user.password === undefined ? undefined : secretString(user.password, `${entryArgument}.password`, BCRYPT_MAX_BYTES),
+        };
+    });
+    const seen = new Set<string>();
+    list.forEach((user, index) => {
+        if (seen.has(user.username)) {
+            throw new InvalidArgumentError(`${argument}[${index}].username`, user.username, "each user name once");
+        }
+        seen.add(user.username);
+    });
+    return list;
+}
+
+/** A CA the user brings: both halves or neither, checked now when they are plain strings. */
+function certificateAuthority(certPem: unknown, keyPem: unknown, prefix: string): RegistrySettings["ca"] {
+    if (certPem === undefined && keyPem === undefined) {
+        return undefined;
+    }
+    if (keyPem === undefined) {
+        throw new InvalidArgumentError(`${prefix}caKeyPem`, keyPem, `the private key of ${prefix}caCertPem, which is given`);
+    }
+    if (certPem === undefined) {
+        throw new InvalidArgumentError(`${prefix}caCertPem`, certPem, `the CA certificate of ${prefix}caKeyPem, which is given`);
+    }
+    if (typeof certPem === "string") {
+        const cert = new crypto.X509Certificate(pemCertificate(certPem, `${prefix}caCertPem`));
+        if (!cert.ca) {
+            throw new InvalidArgumentError(`${prefix}caCertPem`, cert.subject.replace(/\n/g, ", "), "a CA certificate (basicConstraints CA:TRUE)");
+        }
+        if (typeof keyPem === "string") {
+            let key: crypto.KeyObject;
+            try {
+                key = crypto.createPrivateKey(keyPem);
+            } catch {
+                throw new InvalidArgumentError(`${prefix}caKeyPem`, redacted(keyPem), "a PEM private key");
+            }
+            if (!cert.checkPrivateKey(key)) {
+                const expected = `the private key of ${prefix}caCertPem (${cert.subject.replace(/\n/g, ", ")})`;
+                throw new InvalidArgumentError(`${prefix}caKeyPem`, redacted(keyPem), expected);
+            }
+        }
+    }
+    return { certPem: certPem as pulumi.Input<string>, keyPem: keyPem as pulumi.Input<string> };
+}
+
+/** Validates the arguments both registries share; `prefix` names where they came from (`args.`). */
+export function validateRegistryArgs(args: RegistryArgs, prefix: string): RegistrySettings {
+    const mode = oneOf(args.mode ?? "mirror", REGISTRY_MODES, `${prefix}mode`);
+    if (mode === "mirror" && Array.isArray(args.users) && args.users.length > 0) {
+        throw new InvalidArgumentError(
+            `${prefix}users`,
+            args.users.map((user) => user?.username),
+            `no users in mirror mode: dockerd sends no credentials to a mirror, so an authenticated mirror is never used (set ${prefix}mode to "private")`,
+        );
+    }
+    if (mode === "private") {
+        for (const key of ["upstream", "upstreamUsername", "upstreamPassword"] as const) {
+            if (args[key] !== undefined) {
+                const given = key === "upstream" ? args[key] : "a value";
+                throw new InvalidArgumentError(`${prefix}${key}`, given, "nothing in private mode: a registry that accepts pushes proxies no upstream");
+            }
+        }
+    }
+    if ((args.upstreamUsername === undefined) !== (args.upstreamPassword === undefined)) {
+        const missing = args.upstreamUsername === undefined ? "upstreamUsername" : "upstreamPassword";
+        throw new InvalidArgumentError(`${prefix}${missing}`, undefined, "upstreamUsername and upstreamPassword together, or neither");
+    }
+    return {
+        mode,
+        upstream: mode === "mirror" ? mirrorUrl(args.upstream ?? DEFAULT_UPSTREAM, `${prefix}upstream`) : undefined,
+        upstreamCredentials:
+            args.upstreamUsername === undefined || args.upstreamPassword === undefined
+                ? undefined
+                : {
+                      username: secretString(args.upstreamUsername, `${prefix}upstreamUsername`),
+                      password: secretString(args.upstreamPassword, `${prefix}upstreamPassword`),
+                  },
+        users: users(args.users ?? [], `${prefix}users`),
+        hostnames: arrayOf(args.hostnames ?? [], `${prefix}hostnames`, dnsName),
+        ipAddresses: arrayOf(args.ipAddresses ?? [], `${prefix}ipAddresses`, ipAddress),
+        ca: certificateAuthority(args.caCertPem, args.caKeyPem, prefix),
+        image: nonEmptyString(args.image ?? DEFAULT_REGISTRY_IMAGE, `${prefix}image`),
+    };
+}
+
+/** Where a Kubernetes registry keeps its data. */
+export interface RegistryStorageArgs {
+    /** Keep the data on a PersistentVolumeClaim (true) or in an emptyDir that lives as long as the pod (false). Default: false for a mirror, true for a private registry. */
+    persistent?: boolean;
+    /** The claim's requested size, or the emptyDir's sizeLimit. Default 20Gi. */
+    size?: string;
+    /** The StorageClass of the claim. Default: the cluster's default class. */
+    storageClass?: string;
+    /** Mount this existing claim instead of creating one, e.g. the claim an earlier registry kept (`claimName`). Default none. */
+    existingClaim?: string;
+}
+
+/** An emptyDir limited to `size`, a claim of `size` to create, or an existing claim. */
+export type RegistryStorage =
+    | { kind: "emptyDir"; size: string }
+    | { kind: "claim"; size: string; storageClass?: string }
+    | { kind: "existingClaim"; claimName: string };
+
+/** A lower-case DNS name (RFC 1123 subdomain): a StorageClass or claim, or a registry's name on a Docker network. */
+export function lowerCaseDnsName(value: unknown, argument: string): string {
+    if (typeof value !== "string" || value !== value.toLowerCase()) {
+        throw new InvalidArgumentError(argument, value, "a lower-case DNS name (a-z, 0-9, '-' and '.')");
+    }
+    return dnsName(value, argument);
+}
+
+export function validateStorage(value: RegistryStorageArgs | undefined, mode: RegistryMode, argument: string): RegistryStorage {
+    const storage = value ?? {};
+    if (typeof storage !== "object" || storage === null) {
+        throw new InvalidArgumentError(argument, storage, "an object with persistent, size, storageClass or existingClaim");
+    }
+    const persistent =
+        storage.persistent === undefined
+            ? mode === "private" || storage.existingClaim !== undefined
+            : booleanValue(storage.persistent, `${argument}.persistent`);
+    if (storage.existingClaim !== undefined) {
+        for (const key of ["size", "storageClass"] as const) {
+            if (storage[key] !== undefined) {
+                const expected = `nothing with ${argument}.existingClaim: the claim exists already`;
+                throw new InvalidArgumentError(`${argument}.${key}`, storage[key], expected);
+            }
+        }
+        if (!persistent) {
+            throw new InvalidArgumentError(`${argument}.persistent`, false, `true (or nothing) with ${argument}.existingClaim`);
+        }
+        return { kind: "existingClaim", claimName: lowerCaseDnsName(storage.existingClaim, `${argument}.existingClaim`) };
+    }
+    const size = quantity(storage.size ?? DEFAULT_STORAGE_SIZE, `${argument}.size`);
+    if (!persistent) {
+        if (storage.storageClass !== undefined) {
+            const expected = `nothing for an emptyDir (set ${argument}.persistent to true for a claim)`;
+            throw new InvalidArgumentError(`${argument}.storageClass`, storage.storageClass, expected);
+        }
+        return { kind: "emptyDir", size };
+    }
+    return {
+        kind: "claim",
+        size,
+        storageClass: storage.storageClass === undefined ? undefined : lowerCaseDnsName(storage.storageClass, `${argument}.storageClass`),
+    };
+}
+
+/**
+ * The registry's plain settings as environment variables (every config key has
+ * a `REGISTRY_<PATH>` form). Secret ones come from registrySecretEnvironment.
+ */
+export function registryEnvironment(settings: Pick<RegistrySettings, "mode" | "upstream" | "users">): Record<string, string> {
+    const env: Record<string, string> = {
+        REGISTRY_HTTP_ADDR: `:${REGISTRY_PORT}`,
+        REGISTRY_HTTP_TLS_CERTIFICATE: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.cert}`,
+        REGISTRY_HTTP_TLS_KEY: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.key}`,
+        REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: REGISTRY_DATA_DIR,
+        // registry:3 otherwise exports traces to localhost:4318 and logs an error for each.
+        OTEL_TRACES_EXPORTER: "none",
+    };
+    if (settings.mode === "mirror") {
+        env.REGISTRY_PROXY_REMOTEURL = settings.upstream ?? DEFAULT_UPSTREAM;
+        // The cache's expiry (proxy.ttl) deletes blobs only when deletes are enabled; without it the cache only grows.
+        env.REGISTRY_STORAGE_DELETE_ENABLED = "true";
+    }
+    if (settings.users.length > 0) {
+        env.REGISTRY_AUTH = "htpasswd";
+        env.REGISTRY_AUTH_HTPASSWD_REALM = HTPASSWD_REALM;
+        env.REGISTRY_AUTH_HTPASSWD_PATH = `${REGISTRY_AUTH_DIR}/${HTPASSWD_FILE}`;
+    }
+    return env;
+}
+
+/** The registry's secret settings: each environment variable and the SECRET_KEYS entry that holds its value. */
+export function registrySecretEnvironment(settings: Pick<RegistrySettings, "upstreamCredentials">): Record<string, string> {
+    // Without a shared secret each start signs upload sessions with a new random one, failing uploads in flight.
+    const env: Record<string, string> = { REGISTRY_HTTP_SECRET: SECRET_KEYS.httpSecret };
+    if (settings.upstreamCredentials) {
+        env.REGISTRY_PROXY_USERNAME = SECRET_KEYS.proxyUsername;
+        env.REGISTRY_PROXY_PASSWORD = SECRET_KEYS.proxyPassword;
+    }
+    return env;
+}
+
+/** The values behind registrySecretEnvironment, by key. */
+export function registrySecretValues(
+    settings: Pick<RegistrySettings, "upstreamCredentials">,
+    httpSecret: pulumi.Input<string>,
+): Record<string, pulumi.Input<string>> {
+    const values: Record<string, pulumi.Input<string>> = { [SECRET_KEYS.httpSecret]: httpSecret };
+    if (settings.upstreamCredentials) {
+        values[SECRET_KEYS.proxyUsername] = settings.upstreamCredentials.username;
+        values[SECRET_KEYS.proxyPassword] = settings.upstreamCredentials.password;
+    }
+    return values;
+}
+
+/** The names a Service is reached by from pods, shortest first: all of them must be SANs. */
+export function serviceDnsNames(service: string, namespace: string): string[] {
+    return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+}
+
+/** The registry certificate's SANs: the names the registry is known by, then the user's, each once. */
+export function certificateNames(
+    own: { dnsNames: string[]; ipAddresses: string[] },
+    settings: Pick<RegistrySettings, "hostnames" | "ipAddresses">,
+): { dnsNames: string[]; ipAddresses: string[] } {
+    return {
+        dnsNames: [...new Set([...own.dnsNames, ...settings.hostnames.map((h) => h.toLowerCase())])],
+        ipAddresses: [...new Set([...own.ipAddresses, ...settings.ipAddresses])],
+    };
+}
+
+/** An htpasswd file: one `user:bcrypt-hash` line per user, as distribution reads it. */
+export function htpasswdFile(entries: { username: string; hash: string }[]): string {
+    return entries.map((entry) => `${entry.username}:${entry.hash}\n`).join("");
+}
+
+/** bcrypt's cost, as @pulumi/random's bcryptHash uses. */
+const BCRYPT_COST = 10;
+
+/**
+ * A bcrypt hash of `password` whose salt comes from `saltSeed` (a random value
+ * kept in state), so the same password hashes the same on every `pulumi up`
+ * and the htpasswd Secret, and the pods, change only when a password does.
+ */
+export function htpasswdHash(password: string, saltSeed: string): string {
+    const salt = crypto.createHash("sha256").update(saltSeed).digest().subarray(0, 16);
+    return bcrypt.hashSync(password, `$2a$${BCRYPT_COST}$${bcrypt.encodeBase64(salt, 16)}`);
+}
+
+export interface RegistryCredentials {
+    /** The htpasswd file (hashes only), a secret; empty without users. */
+    htpasswd: pulumi.Output<string>;
+    /** Each user's password, given or generated, by user name; a secret. */
+    passwords: pulumi.Output<Record<string, string>>;
+}
+
+/**
+ * Passwords and their hashes for the users of a private registry. A generated
+ * password is a RandomPassword `${name}-user-${username}` whose bcryptHash the
+ * provider keeps in state; a given one is hashed here with a salt seeded by a
+ * RandomPassword `${name}-user-${username}-salt`. Either way the hash is stable
+ * across runs. The only resources this module registers.
+ */
+export function createRegistryCredentials(name: string, users: RegistryUser[], opts: pulumi.CustomResourceOptions): RegistryCredentials {
+    const generated = { length: 32, special: false };
+    const entries = users.map((user) => {
+        if (user.password === undefined) {
+            const generatedPassword = new random.RandomPassword(`${name}-user-${user.username}`, generated, opts);
+            return { username: user.username, password: generatedPassword.result, hash: generatedPassword.bcryptHash };
+        }
+        const seed = new random.RandomPassword(`${name}-user-${user.username}-salt`, generated, opts);
+        const hash = pulumi.all([user.password, seed.result]).apply(([given, salt]) => htpasswdHash(given, salt));
+        return { username: user.username, password: pulumi.output(user.password), hash };
+    });
+    const htpasswd = pulumi
+        .all(entries.map((entry) => pulumi.all([entry.username, entry.hash])))
+        .apply((pairs) => htpasswdFile(pairs.map(([username, hash]) => ({ username, hash }))));
+    const passwords = pulumi
+        .all(entries.map((entry) => pulumi.all([entry.username, entry.password])))
+        .apply((pairs) => Object.fromEntries(pairs));
+    return { htpasswd: pulumi.secret(htpasswd), passwords: pulumi.secret(passwords) };
+}

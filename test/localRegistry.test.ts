@@ -1,0 +1,242 @@
+import { strict as assert } from "assert";
+import * as crypto from "crypto";
+import * as bcrypt from "bcryptjs";
+import * as pulumi from "@pulumi/pulumi";
+import { Captured, capture, captureFailure, isSecret, sentAsSecret, urnTypeChain, valueOf } from "./harness";
+import { testCa } from "./pems";
+import { LocalRegistry, LocalRegistryArgs, validateLocalRegistryArgs } from "../components/localRegistry";
+import { LocalDind } from "../components/localDind";
+
+const COMPONENT = "dind:index:LocalRegistry";
+const CONTAINER = "docker:index/container:Container";
+const IMAGE = "docker:index/remoteImage:RemoteImage";
+const NETWORK = "docker:index/network:Network";
+const VOLUME = "docker:index/volume:Volume";
+const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
+const SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert";
+const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+
+async function deploy(args: LocalRegistryArgs = {}, name = "local") {
+    let component!: LocalRegistry;
+    const captured = await capture(() => {
+        component = new LocalRegistry(name, args);
+    });
+    return { component, captured, ...containerOf(captured, name) };
+}
+
+function containerOf(captured: Captured, name = "local") {
+    const container = captured.get(CONTAINER, `${name}-registry`);
+    const inputs = container.inputs;
+    const env: Record<string, string> = Object.fromEntries(inputs.envs.map((e: string) => e.split(/=(.*)/s).slice(0, 2)));
+    const uploadIndex = (file: string) => inputs.uploads.findIndex((u: any) => u.file === file);
+    const upload = (file: string): string | undefined => inputs.uploads[uploadIndex(file)]?.content;
+    return { container, inputs, env, upload, uploadIndex };
+}
+
+describe("LocalRegistry", () => {
+    describe("resource graph", () => {
+        it("parents every child to the component and knows its host before anything is deployed", async () => {
+            const { component, captured } = await deploy();
+            const children = captured.resources.filter((r) => r.type !== COMPONENT);
+            assert.ok(children.length >= 8);
+            for (const child of children) {
+                assert.equal(urnTypeChain(child.urn)[0], COMPONENT, child.name);
+                assert.match(child.name, /^local-/);
+            }
+            assert.equal(component.registryHost, "local:5000");
+            assert.equal(component.mode, "mirror");
+            assert.equal(await valueOf(component.host), "local:5000");
+            assert.equal(await valueOf(component.mirrorUrl), "https://local:5000");
+            assert.equal(await valueOf(component.publishedHost), undefined);
+            assert.equal(await valueOf(component.containerName), captured.get(CONTAINER, "local-registry").state.name);
+        });
+
+        it("runs a pinned registry:3 image that stays in the host's store unless asked", async () => {
+            const { captured, inputs } = await deploy();
+            const image = captured.only(IMAGE);
+            assert.match(image.inputs.name, /^registry:3\.\d+\.\d+$/);
+            assert.equal(image.inputs.keepLocally, true);
+            assert.equal(inputs.image, image.state.imageId);
+            assert.equal((await deploy({ keepImageLocally: false })).captured.only(IMAGE).inputs.keepLocally, false);
+        });
+
+        it("creates a bridge network for itself, or joins the one given, under its alias", async () => {
+            const own = await deploy();
+            const network = own.captured.only(NETWORK);
+            assert.equal(network.inputs.driver, "bridge");
+            assert.deepEqual(own.inputs.networksAdvanced, [{ name: network.state.name, aliases: ["local"] }]);
+            assert.equal(await valueOf(own.component.networkName), network.state.name);
+
+            const joined = await deploy({ networkName: "ci-net", alias: "mirror" });
+            assert.equal(joined.captured.ofType(NETWORK).length, 0);
+            assert.deepEqual(joined.inputs.networksAdvanced, [{ name: "ci-net", aliases: ["mirror"] }]);
+            assert.equal(joined.component.registryHost, "mirror:5000");
+            assert.equal(await valueOf(joined.component.networkName), "ci-net");
+        });
+
+        it("is wired into a LocalDind on its network: trusted, and its first mirror", async () => {
+            const captured = await capture(() => {
+                const registry = new LocalRegistry("local", { alias: "mirror" });
+                new LocalDind("dind", { socketDirectory: "/tmp/dind", networkName: registry.networkName, registry });
+            });
+            const dind = captured.get(CONTAINER, "dind-dind").inputs;
+            assert.equal(dind.networksAdvanced[0].name, captured.only(NETWORK).state.name);
+            assert.ok(dind.command.includes("--registry-mirror=https://mirror:5000"));
+            const ca = dind.uploads.find((u: any) => u.file === "/etc/docker/certs.d/mirror:5000/ca.crt");
+            assert.ok(ca, "the daemon must trust the registry's CA for mirror:5000");
+            const server = new crypto.X509Certificate(containerOf(captured).upload("/etc/distribution/tls/tls.crt")!);
+            assert.ok(server.checkIssued(new crypto.X509Certificate(ca.content)));
+        });
+    });
+
+    describe("TLS", () => {
+        it("serves a certificate for its alias, signed by the CA it outputs, from files uploaded where the registry reads them", async () => {
+            const { component, env, upload } = await deploy({ hostnames: ["registry.example.com"] });
+            const ca = new crypto.X509Certificate(await valueOf(component.caCertPem));
+            const server = new crypto.X509Certificate(upload(env.REGISTRY_HTTP_TLS_CERTIFICATE)!);
+            assert.ok(ca.ca);
+            assert.ok(server.checkIssued(ca) && server.verify(ca.publicKey));
+            assert.ok(server.checkPrivateKey(crypto.createPrivateKey(upload(env.REGISTRY_HTTP_TLS_KEY)!)));
+            assert.equal(server.checkHost("local"), "local");
+            assert.equal(server.checkHost("registry.example.com"), "registry.example.com");
+            assert.equal(server.checkHost("localhost"), undefined, "not published, so not reached as localhost");
+            assert.deepEqual(server.keyUsage, [SERVER_AUTH]);
+            assert.ok(!(await isSecret(component.caCertPem)));
+        });
+
+        it("adds localhost and 127.0.0.1 when published, on the host's loopback only", async () => {
+            const { component, inputs, env, upload } = await deploy({ port: 5443 });
+            assert.deepEqual(inputs.ports, [{ internal: 5000, external: 5443, ip: "127.0.0.1" }]);
+            const server = new crypto.X509Certificate(upload(env.REGISTRY_HTTP_TLS_CERTIFICATE)!);
+            assert.equal(server.checkHost("localhost"), "localhost");
+            assert.equal(server.checkIP("127.0.0.1"), "127.0.0.1");
+            assert.equal(await valueOf(component.publishedHost), "localhost:5443");
+            assert.equal((await deploy()).inputs.ports, undefined);
+        });
+
+        it("uploads the key as a secret", async () => {
+            const { container, env, uploadIndex } = await deploy();
+            assert.ok(sentAsSecret(container, `uploads.${uploadIndex(env.REGISTRY_HTTP_TLS_KEY)}.content`));
+        });
+
+        it("signs with a CA the user brings, creating none", async () => {
+            const brought = testCa();
+            const { captured, component, env, upload } = await deploy({ caCertPem: brought.certPem, caKeyPem: pulumi.secret(brought.keyPem) });
+            assert.equal(captured.ofType(SELF_SIGNED).length, 0);
+            const server = new crypto.X509Certificate(upload(env.REGISTRY_HTTP_TLS_CERTIFICATE)!);
+            assert.ok(server.checkIssued(new crypto.X509Certificate(brought.certPem)));
+            assert.equal(await valueOf(component.caCertPem), brought.certPem);
+        });
+    });
+
+    describe("modes", () => {
+        it("mirrors Docker Hub unauthenticated, with deletes on, and a secret shared HTTP secret", async () => {
+            const { env, captured, container } = await deploy();
+            assert.equal(env.REGISTRY_PROXY_REMOTEURL, "https://registry-1.docker.io");
+            assert.equal(env.REGISTRY_STORAGE_DELETE_ENABLED, "true");
+            assert.equal(env.REGISTRY_HTTP_ADDR, ":5000");
+            assert.equal(env.OTEL_TRACES_EXPORTER, "none");
+            assert.equal(env.REGISTRY_AUTH, undefined);
+            assert.equal(env.REGISTRY_HTTP_SECRET, captured.get(RANDOM_PASSWORD, "local-http-secret").state.result);
+            const index = container.inputs.envs.findIndex((e: string) => e.startsWith("REGISTRY_HTTP_SECRET="));
+            assert.ok(sentAsSecret(container, `envs.${index}`));
+        });
+
+        it("logs in to the upstream with secret credentials", async () => {
+            const { env, container } = await deploy({ upstream: "https://ghcr.io", upstreamUsername: "bot", upstreamPassword: pulumi.secret("token") });
+            assert.equal(env.REGISTRY_PROXY_REMOTEURL, "https://ghcr.io");
+            assert.equal(env.REGISTRY_PROXY_USERNAME, "bot");
+            assert.equal(env.REGISTRY_PROXY_PASSWORD, "token");
+            const index = container.inputs.envs.findIndex((e: string) => e.startsWith("REGISTRY_PROXY_PASSWORD="));
+            assert.ok(sentAsSecret(container, `envs.${index}`));
+        });
+
+        it("accepts pushes behind htpasswd in private mode, the file uploaded as a secret with hashes only", async () => {
+            const { env, captured, component, container, upload, uploadIndex } = await deploy({
+                mode: "private",
+                users: [{ username: "ci" }, { username: "alice", password: pulumi.secret("correct horse") }],
+            });
+            assert.equal(env.REGISTRY_PROXY_REMOTEURL, undefined);
+            assert.equal(env.REGISTRY_AUTH, "htpasswd");
+            const htpasswd = upload(env.REGISTRY_AUTH_HTPASSWD_PATH)!;
+            const lines = Object.fromEntries(htpasswd.trim().split("\n").map((line) => line.split(/:(.*)/s).slice(0, 2)));
+            assert.ok(bcrypt.compareSync(captured.get(RANDOM_PASSWORD, "local-user-ci").state.result, lines.ci));
+            assert.ok(bcrypt.compareSync("correct horse", lines.alice));
+            assert.ok(sentAsSecret(container, `uploads.${uploadIndex(env.REGISTRY_AUTH_HTPASSWD_PATH)}.content`));
+            assert.ok(await isSecret(component.userPasswords));
+            assert.equal((await valueOf(component.userPasswords)).alice, "correct horse");
+            assert.equal(await valueOf(component.mirrorUrl), undefined);
+        });
+    });
+
+    describe("the container", () => {
+        it("keeps images on a named volume, retained for a private registry only", async () => {
+            const mirror = await deploy();
+            const volume = mirror.captured.only(VOLUME);
+            assert.equal(volume.inputs.name, "dind-test-local-registry");
+            assert.deepEqual(mirror.inputs.mounts, [{ type: "volume", source: volume.state.name, target: "/var/lib/registry" }]);
+            assert.equal(volume.options.retainOnDelete, false, "a mirror's cache goes with it");
+            assert.equal(await valueOf(mirror.component.volumeName), volume.state.name);
+
+            const kept = await deploy({ mode: "private", volumeName: "old-registry-data" });
+            assert.equal(kept.captured.only(VOLUME).inputs.name, "old-registry-data");
+            assert.equal(kept.captured.only(VOLUME).options.retainOnDelete, true, "pushed images outlive pulumi destroy");
+        });
+
+        it("is healthy once / answers over HTTPS, and pulumi up waits for that", async () => {
+            const { inputs } = await deploy();
+            const [kind, command] = inputs.healthcheck.tests;
+            assert.equal(kind, "CMD-SHELL");
+            assert.match(command, /wget .*https:\/\/localhost:5000\/ \|\| curl .*https:\/\/localhost:5000\//);
+            assert.equal(inputs.healthcheck.startInterval, undefined, "Docker < 25 refuses a start interval");
+            assert.equal(inputs.wait, true);
+            assert.ok(inputs.waitTimeout >= 30);
+        });
+
+        it("comes back with the host, without privileges or capabilities", async () => {
+            const { inputs } = await deploy();
+            assert.equal(inputs.restart, "unless-stopped");
+            assert.notEqual(inputs.privileged, true);
+            assert.deepEqual(inputs.capabilities, { drops: ["ALL"] });
+            assert.deepEqual(inputs.securityOpts, ["no-new-privileges:true"]);
+        });
+    });
+
+    describe("bad input", () => {
+        const cases: [string, LocalRegistryArgs, RegExp][] = [
+            ["an unknown mode", { mode: "cache" as any }, /^args\.mode: expected one of "mirror", "private"/],
+            ["users on a mirror", { users: [{ username: "ci" }] }, /^args\.users: expected no users in mirror mode/],
+            ["an http upstream", { upstream: "http://ghcr.io" }, /^args\.upstream: expected an https:\/\//],
+            ["an empty network name", { networkName: "" }, /^args\.networkName: expected a non-empty string/],
+            ["an alias that is no DNS name", { alias: "my_registry" }, /^args\.alias: expected a DNS name/],
+            ["an upper-case alias", { alias: "Registry" }, /^args\.alias: expected a lower-case DNS name/],
+            ["port 0", { port: 0 }, /^args\.port: expected an integer from 1 to 65535, got 0$/],
+            ["a port out of range", { port: 70000 }, /^args\.port: expected an integer from 1 to 65535/],
+            ["a volume name Docker refuses", { volumeName: "-data" }, /^args\.volumeName: expected a Docker volume name/],
+            ["keepImageLocally that is no boolean", { keepImageLocally: "yes" as any }, /^args\.keepImageLocally: expected true or false/],
+            ["a hostname that is no DNS name", { hostnames: ["a b"] }, /^args\.hostnames\[0\]: expected a DNS name/],
+            ["a CA certificate without its key", { caCertPem: "-----BEGIN CERTIFICATE-----" }, /^args\.caKeyPem: expected the private key/],
+        ];
+        for (const [what, args, message] of cases) {
+            it(`rejects ${what}, registering nothing`, async () => {
+                const { error, registered } = await captureFailure(() => new LocalRegistry("local", args));
+                assert.match(error.message, message);
+                assert.equal(registered, 0);
+            });
+        }
+
+        it("rejects a component name that cannot be its alias, unless an alias is given", async () => {
+            const { error, registered } = await captureFailure(() => new LocalRegistry("Registry", {}));
+            assert.match(error.message, /^name \(it names the registry on its network when args\.alias is not given\): expected a lower-case DNS name/);
+            assert.equal(registered, 0);
+            let component!: LocalRegistry;
+            await capture(() => (component = new LocalRegistry("Registry", { alias: "registry" })));
+            assert.equal(component.registryHost, "registry:5000");
+        });
+
+        it("checks the program's config without a network, which the program provides", () => {
+            assert.equal(validateLocalRegistryArgs({ mode: "mirror" }, "dind:selfHostedRegistry.").networkName, undefined);
+            assert.throws(() => validateLocalRegistryArgs({ port: -1 }, "dind:selfHostedRegistry."), /^InvalidArgumentError: dind:selfHostedRegistry\.port:/);
+        });
+    });
+});

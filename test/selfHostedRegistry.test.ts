@@ -1,0 +1,429 @@
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as bcrypt from "bcryptjs";
+import * as pulumi from "@pulumi/pulumi";
+import { Captured, RegisteredResource, capture, captureFailure, isSecret, sentAsSecret, urnTypeChain, valueOf } from "./harness";
+import { validateManifests } from "./kubernetesSchema";
+import { testCa } from "./pems";
+import { SelfHostedRegistry, SelfHostedRegistryArgs, validateSelfHostedRegistryArgs } from "../components/selfHostedRegistry";
+import { DindDeployment } from "../components/dindDeployment";
+
+const COMPONENT = "dind:index:SelfHostedRegistry";
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const SERVICE = "kubernetes:core/v1:Service";
+const SECRET = "kubernetes:core/v1:Secret";
+const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
+const PVC = "kubernetes:core/v1:PersistentVolumeClaim";
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
+const SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert";
+const SIGNED = "tls:index/locallySignedCert:LocallySignedCert";
+const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+
+async function deploy(args: SelfHostedRegistryArgs = {}, name = "registry") {
+    let component!: SelfHostedRegistry;
+    const captured = await capture(() => {
+        component = new SelfHostedRegistry(name, args);
+    });
+    return { component, captured, ...podOf(captured) };
+}
+
+function podOf(captured: Captured) {
+    const deployment = captured.only(DEPLOYMENT);
+    const spec = deployment.inputs.spec.template.spec;
+    const container = spec.containers[0];
+    const env: Record<string, any> = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    const mountAt = (mountPath: string) => container.volumeMounts.find((m: any) => m.mountPath === mountPath);
+    const volume = (name: string) => spec.volumes.find((v: any) => v.name === name);
+    const secretNamed = (name: string) => captured.ofType(SECRET).find((s) => s.state.metadata.name === name)!;
+    return { deployment, spec, container, env, mountAt, volume, secretNamed };
+}
+
+/** The Secret behind an env var's secretKeyRef, and the value it holds there. */
+function secretEnv(captured: Captured, env: Record<string, any>, name: string): { secret: RegisteredResource; value: string } {
+    const ref = env[name]?.secretKeyRef;
+    assert.ok(ref, `${name} must come from a Secret`);
+    const secret = captured.ofType(SECRET).find((s) => s.state.metadata.name === ref.name);
+    assert.ok(secret, `no Secret ${ref.name}`);
+    return { secret, value: secret.inputs.stringData[ref.key] };
+}
+
+/** The file a container reads at `file`, from the Secret volume mounted over its directory. */
+function mountedSecretFile(pod: ReturnType<typeof podOf>, file: string): string {
+    const mount = pod.mountAt(path.posix.dirname(file));
+    assert.ok(mount, `nothing mounted at ${path.posix.dirname(file)}`);
+    const source = pod.volume(mount.name).secret;
+    const item = source.items?.find((i: any) => i.path === path.posix.basename(file));
+    const key = item ? item.key : path.posix.basename(file);
+    return pod.secretNamed(source.secretName).inputs.stringData[key];
+}
+
+function openssl(args: string[]): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "registry-test-"));
+    try {
+        execFileSync("openssl", args.map((a) => a.replace("$DIR", dir)), { stdio: "pipe" });
+        return fs.readFileSync(path.join(dir, "cert.pem"), "utf8");
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** A self-signed certificate that is not a CA. */
+function leafCertificate(): string {
+    return openssl([
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "$DIR/key.pem",
+        "-out", "$DIR/cert.pem", "-days", "2", "-subj", "/CN=leaf", "-addext", "basicConstraints=critical,CA:FALSE",
+    ]);
+}
+
+function otherKey(): string {
+    return crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+}
+
+describe("SelfHostedRegistry", () => {
+    describe("resource graph", () => {
+        it("parents every child to the component and names what daemons need before anything is deployed", async () => {
+            const { component, captured } = await deploy();
+            const children = captured.resources.filter((r) => r.type !== COMPONENT);
+            assert.ok(children.length >= 8);
+            for (const child of children) {
+                assert.equal(urnTypeChain(child.urn)[0], COMPONENT, child.name);
+                assert.match(child.name, /^registry-/);
+            }
+            assert.equal(component.registryHost, "registry.registry.svc:5000");
+            assert.equal(component.mode, "mirror");
+            assert.equal(await valueOf(component.host), "registry.registry.svc:5000");
+            assert.equal(await valueOf(component.mirrorUrl), "https://registry.registry.svc:5000");
+            assert.equal(await valueOf(component.serviceName), "registry");
+            assert.equal(await valueOf(component.namespace), "registry");
+        });
+
+        it("creates its namespace under Pod Security restricted, or uses the one given without creating any", async () => {
+            const created = (await deploy()).captured.only(NAMESPACE);
+            assert.equal(created.inputs.metadata.name, "registry");
+            assert.equal(created.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+
+            const { captured, component } = await deploy({ namespace: "ci", serviceName: "mirror" });
+            assert.equal(captured.ofType(NAMESPACE).length, 0);
+            for (const manifest of captured.kubernetesManifests()) {
+                assert.equal(manifest.metadata.namespace, "ci", manifest.kind);
+            }
+            assert.equal(component.registryHost, "mirror.ci.svc:5000");
+        });
+
+        it("produces only objects that pass the Kubernetes schema, in both modes and all storage kinds", async () => {
+            const variants: SelfHostedRegistryArgs[] = [
+                {},
+                { upstream: "https://ghcr.io", upstreamUsername: "bot", upstreamPassword: "token", storage: { persistent: true } },
+                { mode: "private", users: [{ username: "ci" }], serviceType: "LoadBalancer", hostnames: ["registry.example.com"] },
+                { mode: "private", storage: { existingClaim: "kept" }, resources: { requests: { cpu: "1" } } },
+            ];
+            for (const args of variants) {
+                const { captured } = await deploy(args);
+                assert.ok(validateManifests(captured) >= 6);
+            }
+        });
+
+        it("is wired into a DindDeployment: trusted at certs.d/<host>/ca.crt, and its first mirror", async () => {
+            const captured = await capture(() => {
+                const registry = new SelfHostedRegistry("registry", {});
+                new DindDeployment("dind", { registry });
+            });
+            const dockerd = captured.get(DEPLOYMENT, "dind-daemon").inputs.spec.template.spec.initContainers[0];
+            assert.ok(dockerd.args.includes("--registry-mirror=https://registry.registry.svc:5000"));
+            const cas = captured.get(CONFIG_MAP, "dind-registry-cas").inputs.data;
+            assert.equal(cas["registry.registry.svc_5000.crt"], captured.get(CONFIG_MAP, "registry-ca").inputs.data["ca.crt"]);
+        });
+
+        it("serves on a Service port 5000 that selects the registry pod, of the type asked for", async () => {
+            const { captured, deployment } = await deploy({ serviceType: "NodePort" });
+            const service = captured.only(SERVICE);
+            assert.equal(service.inputs.metadata.name, "registry");
+            assert.equal(service.inputs.spec.type, "NodePort");
+            assert.deepEqual(service.inputs.spec.ports, [{ name: "https", port: 5000, targetPort: "https", protocol: "TCP" }]);
+            const podLabels = deployment.inputs.spec.template.metadata.labels;
+            for (const [key, value] of Object.entries(service.inputs.spec.selector)) {
+                assert.equal(podLabels[key], value);
+            }
+            assert.equal((await deploy()).captured.only(SERVICE).inputs.spec.type, "ClusterIP");
+        });
+    });
+
+    describe("TLS", () => {
+        it("signs a server certificate for every name of the Service with the CA published in the ConfigMap", async () => {
+            const { component, captured, mountAt, volume, env } = await deploy({ hostnames: ["registry.example.com"], ipAddresses: ["10.0.0.5"] });
+            const configMap = captured.only(CONFIG_MAP);
+            const ca = new crypto.X509Certificate(configMap.inputs.data["ca.crt"]);
+            assert.ok(ca.ca);
+            assert.equal(await valueOf(component.caCertPem), configMap.inputs.data["ca.crt"]);
+            assert.equal(await valueOf(component.caConfigMapName), configMap.state.metadata.name);
+
+            const tlsSecret = captured.get(SECRET, "registry-tls");
+            assert.equal(tlsSecret.inputs.type, "kubernetes.io/tls");
+            const server = new crypto.X509Certificate(tlsSecret.inputs.stringData["tls.crt"]);
+            assert.ok(server.checkIssued(ca) && server.verify(ca.publicKey), "the served certificate must chain to the published CA");
+            assert.ok(!server.ca);
+            assert.ok(server.checkPrivateKey(crypto.createPrivateKey(tlsSecret.inputs.stringData["tls.key"])));
+            for (const name of ["registry", "registry.registry", "registry.registry.svc", "registry.registry.svc.cluster.local", "registry.example.com"]) {
+                assert.equal(server.checkHost(name, { wildcards: false, partialWildcards: false }), name, `${name} must be a SAN`);
+            }
+            assert.equal(server.checkIP("10.0.0.5"), "10.0.0.5");
+            assert.deepEqual(server.keyUsage, [SERVER_AUTH]);
+
+            // The registry reads the pair where the Secret is mounted.
+            assert.equal(volume(mountAt("/etc/distribution/tls").name).secret.secretName, tlsSecret.state.metadata.name);
+            assert.equal(env.REGISTRY_HTTP_TLS_CERTIFICATE, "/etc/distribution/tls/tls.crt");
+            assert.equal(env.REGISTRY_HTTP_TLS_KEY, "/etc/distribution/tls/tls.key");
+        });
+
+        it("keeps private keys secret on their way to the engine", async () => {
+            const { captured, component } = await deploy();
+            assert.ok(sentAsSecret(captured.get(SECRET, "registry-tls"), "stringData.tls.key"));
+            assert.ok(!(await isSecret(component.caCertPem)), "the CA certificate is public");
+            assert.ok(sentAsSecret(captured.get(SIGNED, "registry-server"), "caPrivateKeyPem"));
+        });
+
+        it("signs with a CA the user brings, creating none, and keeps its key secret", async () => {
+            const brought = testCa();
+            const { captured, component } = await deploy({ caCertPem: brought.certPem, caKeyPem: pulumi.secret(brought.keyPem) });
+            assert.equal(captured.ofType(SELF_SIGNED).length, 0);
+            const ca = new crypto.X509Certificate(brought.certPem);
+            const server = new crypto.X509Certificate(captured.get(SECRET, "registry-tls").inputs.stringData["tls.crt"]);
+            assert.ok(server.checkIssued(ca) && server.verify(ca.publicKey));
+            assert.equal(captured.only(CONFIG_MAP).inputs.data["ca.crt"], brought.certPem);
+            assert.equal(await valueOf(component.caCertPem), brought.certPem);
+            assert.ok(sentAsSecret(captured.get(SIGNED, "registry-server"), "caPrivateKeyPem"));
+        });
+    });
+
+    describe("mirror mode", () => {
+        it("caches Docker Hub unauthenticated, with deletes on so cache expiry frees space", async () => {
+            const { env, captured } = await deploy();
+            assert.equal(env.REGISTRY_PROXY_REMOTEURL, "https://registry-1.docker.io");
+            assert.equal(env.REGISTRY_STORAGE_DELETE_ENABLED, "true");
+            assert.equal(env.REGISTRY_HTTP_ADDR, ":5000");
+            assert.equal(env.REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY, "/var/lib/registry");
+            assert.equal(env.OTEL_TRACES_EXPORTER, "none");
+            assert.equal(env.REGISTRY_AUTH, undefined, "dockerd sends no credentials to a mirror");
+            assert.equal(env.REGISTRY_PROXY_USERNAME, undefined);
+            assert.equal(captured.ofType(RANDOM_PASSWORD).length, 1, "only the HTTP secret");
+        });
+
+        it("logs in to the upstream with credentials that stay in a Secret", async () => {
+            const { env, captured } = await deploy({
+                upstream: "https://ghcr.io",
+                upstreamUsername: "bot",
+                upstreamPassword: pulumi.secret("token"),
+            });
+            assert.equal(env.REGISTRY_PROXY_REMOTEURL, "https://ghcr.io");
+            const username = secretEnv(captured, env, "REGISTRY_PROXY_USERNAME");
+            const password = secretEnv(captured, env, "REGISTRY_PROXY_PASSWORD");
+            assert.equal(username.value, "bot");
+            assert.equal(password.value, "token");
+            assert.ok(sentAsSecret(password.secret, "stringData"));
+        });
+
+        it("shares one HTTP secret across restarts, generated and kept secret", async () => {
+            const { env, captured } = await deploy();
+            const { secret, value } = secretEnv(captured, env, "REGISTRY_HTTP_SECRET");
+            assert.equal(value, captured.get(RANDOM_PASSWORD, "registry-http-secret").state.result);
+            assert.ok(sentAsSecret(secret, "stringData"));
+            assert.ok(captured.get(RANDOM_PASSWORD, "registry-http-secret").options.additionalSecretOutputs.includes("result"));
+        });
+    });
+
+    describe("private mode", () => {
+        it("accepts pushes behind htpasswd: generated and given passwords, stored only as bcrypt hashes", async () => {
+            const pod = await deploy({ mode: "private", users: [{ username: "ci" }, { username: "alice", password: pulumi.secret("correct horse") }] });
+            const { env, captured, component } = pod;
+            assert.equal(env.REGISTRY_PROXY_REMOTEURL, undefined);
+            assert.equal(env.REGISTRY_AUTH, "htpasswd");
+            assert.ok(env.REGISTRY_AUTH_HTPASSWD_REALM);
+            assert.equal(await valueOf(component.mirrorUrl), undefined);
+            assert.equal(component.mode, "private");
+
+            const htpasswd = mountedSecretFile(pod, env.REGISTRY_AUTH_HTPASSWD_PATH);
+            const lines = Object.fromEntries(htpasswd.trim().split("\n").map((line) => line.split(/:(.*)/s).slice(0, 2)));
+            assert.deepEqual(Object.keys(lines).sort(), ["alice", "ci"]);
+            const generated = captured.get(RANDOM_PASSWORD, "registry-user-ci");
+            assert.ok(bcrypt.compareSync(generated.state.result, lines.ci));
+            assert.ok(bcrypt.compareSync("correct horse", lines.alice));
+            assert.ok(!htpasswd.includes("correct horse") && !htpasswd.includes(generated.state.result), "no password in clear");
+
+            const passwords = component.userPasswords;
+            assert.ok(await isSecret(passwords));
+            assert.deepEqual(await valueOf(passwords), { ci: generated.state.result, alice: "correct horse" });
+            const settings = captured.get(SECRET, "registry-settings");
+            assert.ok(sentAsSecret(settings, "stringData.htpasswd"));
+        });
+
+        it("hashes a given password the same way on every run, with a salt of its own per user", async () => {
+            const args = (): SelfHostedRegistryArgs => ({
+                mode: "private",
+                users: [{ username: "alice", password: "same" }, { username: "bob", password: "same" }],
+            });
+            const first = await deploy(args());
+            const second = await deploy(args());
+            const file = (pod: Awaited<ReturnType<typeof deploy>>) => mountedSecretFile(pod, pod.env.REGISTRY_AUTH_HTPASSWD_PATH);
+            assert.equal(file(first), file(second), "a new hash would replace the Secret and restart the registry on every `pulumi up`");
+            const [alice, bob] = file(first).trim().split("\n").map((line) => line.split(":")[1]);
+            assert.notEqual(alice, bob);
+            assert.ok(first.captured.get(RANDOM_PASSWORD, "registry-user-alice-salt"));
+        });
+
+        it("runs without accounts when none are given, mounting no htpasswd", async () => {
+            const { env, mountAt } = await deploy({ mode: "private" });
+            assert.equal(env.REGISTRY_AUTH, undefined);
+            assert.equal(mountAt("/etc/distribution/auth"), undefined);
+        });
+    });
+
+    describe("the registry pod", () => {
+        it("probes / over HTTPS on 5000, which answers without credentials", async () => {
+            const { container } = await deploy({ mode: "private", users: [{ username: "ci" }] });
+            for (const probe of [container.readinessProbe, container.livenessProbe]) {
+                assert.deepEqual(probe.httpGet, { path: "/", port: 5000, scheme: "HTTPS" });
+            }
+        });
+
+        it("runs a pinned registry:3 as a non-root user with a read-only root and no privileges", async () => {
+            const { spec, container } = await deploy();
+            assert.match(container.image, /^registry:3\.\d+\.\d+$/);
+            assert.deepEqual(spec.securityContext, {
+                runAsUser: 1000,
+                runAsGroup: 1000,
+                fsGroup: 1000,
+                runAsNonRoot: true,
+                seccompProfile: { type: "RuntimeDefault" },
+            });
+            assert.deepEqual(container.securityContext, {
+                runAsUser: 1000,
+                runAsGroup: 1000,
+                runAsNonRoot: true,
+                readOnlyRootFilesystem: true,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ["ALL"] },
+                seccompProfile: { type: "RuntimeDefault" },
+            });
+            assert.equal(spec.automountServiceAccountToken, false);
+            assert.equal(spec.enableServiceLinks, false, "service links inject REGISTRY_* variables the registry would read as config");
+        });
+
+        it("has default resources that can be overridden", async () => {
+            const defaults = (await deploy()).container.resources;
+            assert.deepEqual(defaults, { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } });
+            const given = { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "2Gi" } };
+            assert.deepEqual((await deploy({ resources: given })).container.resources, given);
+        });
+    });
+
+    describe("storage", () => {
+        it("keeps a mirror's cache in a size-limited emptyDir", async () => {
+            const { captured, deployment, mountAt, volume, component } = await deploy({ storage: { size: "50Gi" } });
+            assert.equal(captured.ofType(PVC).length, 0);
+            assert.deepEqual(volume(mountAt("/var/lib/registry").name).emptyDir, { sizeLimit: "50Gi" });
+            assert.equal(deployment.inputs.spec.strategy, undefined);
+            assert.equal(await valueOf(component.claimName), undefined);
+        });
+
+        it("keeps a private registry's images on a claim that outlives destroy and renames", async () => {
+            const { captured, deployment, mountAt, volume, component } = await deploy({ mode: "private", storage: { storageClass: "fast" } });
+            const claim = captured.only(PVC);
+            assert.equal(claim.inputs.spec.resources.requests.storage, "20Gi");
+            assert.equal(claim.inputs.spec.storageClassName, "fast");
+            assert.deepEqual(claim.inputs.spec.accessModes, ["ReadWriteOnce"]);
+            assert.equal(claim.options.retainOnDelete, true);
+            assert.equal(claim.options.protect, false, "retained, not protected: destroy and replacements still work");
+            assert.equal(volume(mountAt("/var/lib/registry").name).persistentVolumeClaim.claimName, claim.state.metadata.name);
+            assert.equal(deployment.inputs.spec.strategy.type, "Recreate");
+            assert.equal(deployment.inputs.spec.replicas, 1);
+            assert.equal(await valueOf(component.claimName), claim.state.metadata.name);
+        });
+
+        it("lets a mirror's claim go with it: a cache is not worth keeping", async () => {
+            const { captured } = await deploy({ storage: { persistent: true, size: "100Gi" } });
+            assert.equal(captured.only(PVC).options.retainOnDelete, false);
+        });
+
+        it("reattaches a kept claim without creating one", async () => {
+            const { captured, mountAt, volume, component } = await deploy({ mode: "private", storage: { existingClaim: "registry-data-kept" } });
+            assert.equal(captured.ofType(PVC).length, 0);
+            assert.equal(volume(mountAt("/var/lib/registry").name).persistentVolumeClaim.claimName, "registry-data-kept");
+            assert.equal(await valueOf(component.claimName), "registry-data-kept");
+        });
+    });
+
+    describe("the schema check", () => {
+        it("fails on an object the Kubernetes schema rejects, and on a kind it does not know", () => {
+            const bad = { apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { ports: [{ port: "https" }] } };
+            assert.throws(() => validateManifests([bad]), /^Error: v1 Service s fails the Kubernetes schema: .*port/);
+            assert.throws(() => validateManifests([{ apiVersion: "example.com/v1", kind: "Widget" }]), /no Kubernetes schema for example\.com\/v1 Widget/);
+            assert.equal(validateManifests([{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: { a: "b" } }]), 1);
+        });
+    });
+
+    describe("bad input", () => {
+        const ca = () => testCa();
+        const cases: [string, () => SelfHostedRegistryArgs, RegExp][] = [
+            ["an unknown mode", () => ({ mode: "pull" as any }), /^args\.mode: expected one of "mirror", "private", got "pull"$/],
+            ["users on a mirror", () => ({ users: [{ username: "ci", password: "hunter2" }] }), /^args\.users: expected no users in mirror mode.*got \["ci"\]$/],
+            ["an http upstream", () => ({ upstream: "http://registry.example.com" }), /^args\.upstream: expected an https:\/\/ URL/],
+            ["an upstream with a path", () => ({ upstream: "https://registry.example.com/v2" }), /^args\.upstream: expected an https:\/\/ URL.*no path/],
+            ["an upstream for a private registry", () => ({ mode: "private", upstream: "https://ghcr.io" }), /^args\.upstream: expected nothing in private mode/],
+            ["an upstream user without password", () => ({ upstreamUsername: "bot" }), /^args\.upstreamPassword: expected upstreamUsername and upstreamPassword together/],
+            ["an empty upstream password", () => ({ upstreamUsername: "bot", upstreamPassword: "" }), /^args\.upstreamPassword: expected a non-empty string/],
+            ["a hostname that is no DNS name", () => ({ hostnames: ["registry_1.example.com"] }), /^args\.hostnames\[0\]: expected a DNS name/],
+            ["a bad IP address", () => ({ ipAddresses: ["10.0.0.300"] }), /^args\.ipAddresses\[0\]: expected an IPv4 or IPv6 address/],
+            ["a size that is no quantity", () => ({ storage: { size: "20 GB" } }), /^args\.storage\.size: expected a Kubernetes quantity/],
+            ["a storage class for an emptyDir", () => ({ storage: { storageClass: "fast" } }), /^args\.storage\.storageClass: expected nothing for an emptyDir/],
+            ["a size with an existing claim", () => ({ storage: { existingClaim: "kept", size: "1Gi" } }), /^args\.storage\.size: expected nothing with args\.storage\.existingClaim/],
+            ["a CA certificate without its key", () => ({ caCertPem: ca().certPem }), /^args\.caKeyPem: expected the private key of args\.caCertPem, which is given, got nothing$/],
+            ["a CA key without its certificate", () => ({ caKeyPem: ca().keyPem }), /^args\.caCertPem: expected the CA certificate of args\.caKeyPem/],
+            ["a CA that is no certificate", () => ({ caCertPem: "hello", caKeyPem: ca().keyPem }), /^args\.caCertPem: expected a PEM-encoded X\.509 certificate/],
+            ["a certificate that is no CA", () => ({ caCertPem: leafCertificate(), caKeyPem: ca().keyPem }), /^args\.caCertPem: expected a CA certificate \(basicConstraints CA:TRUE\), got "CN=leaf"$/],
+            ["a key that is not the CA's", () => ({ caCertPem: ca().certPem, caKeyPem: otherKey() }), /^args\.caKeyPem: expected the private key of args\.caCertPem \(CN=test CA\), got "a secret of \d+ bytes"$/],
+            ["a CA key that is no key", () => ({ caCertPem: ca().certPem, caKeyPem: "not a key" }), /^args\.caKeyPem: expected a PEM private key, got "a secret of 9 bytes"$/],
+            ["a user name with a colon", () => ({ mode: "private", users: [{ username: "a:b" }] }), /^args\.users\[0\]\.username: expected a user name/],
+            ["a user twice", () => ({ mode: "private", users: [{ username: "ci" }, { username: "ci" }] }), /^args\.users\[1\]\.username: expected each user name once/],
+            ["a password bcrypt would cut", () => ({ mode: "private", users: [{ username: "ci", password: "p".repeat(73) }] }), /^args\.users\[0\]\.password: expected 1 to 72 bytes.*got "a secret of 73 bytes"$/],
+            ["an unknown service type", () => ({ serviceType: "Ingress" as any }), /^args\.serviceType: expected one of "ClusterIP", "NodePort", "LoadBalancer"/],
+            ["a limit that is no quantity", () => ({ resources: { limits: { memory: "lots" } } }), /^args\.resources\.limits\.memory: expected a Kubernetes quantity/],
+            ["a namespace that is no name", () => ({ namespace: "CI" }), /^args\.namespace: expected a lower-case RFC 1123 name/],
+            ["an empty image", () => ({ image: "" }), /^args\.image: expected a non-empty string/],
+        ];
+        for (const [what, args, message] of cases) {
+            it(`rejects ${what}, registering nothing`, async () => {
+                const { error, registered } = await captureFailure(() => new SelfHostedRegistry("registry", args()));
+                assert.match(error.message, message);
+                assert.equal(registered, 0);
+            });
+        }
+
+        it("never prints a password it rejects", async () => {
+            const { error } = await captureFailure(
+                () => new SelfHostedRegistry("registry", { mode: "private", users: [{ username: "ci", password: `${"s3cr3t".repeat(13)}` }] }),
+            );
+            assert.doesNotMatch(error.message, /s3cr3t/);
+        });
+
+        it("rejects a component name that cannot name its Service or namespace", async () => {
+            const { error, registered } = await captureFailure(() => new SelfHostedRegistry("Registry_1", {}));
+            assert.match(error.message, /^name \(it names the Service when args\.serviceName is not given\): expected a lower-case RFC 1123 name/);
+            assert.equal(registered, 0);
+            const named = await captureFailure(() => new SelfHostedRegistry("Registry_1", { serviceName: "registry" }));
+            assert.match(named.error.message, /^name \(it names the namespace created when args\.namespace is not given\)/);
+            await deploy({ serviceName: "registry", namespace: "ci" }, "Registry_1");
+        });
+
+        it("names the configuration key when the program's config is checked", () => {
+            assert.throws(
+                () => validateSelfHostedRegistryArgs({ mode: "mirror", storage: { size: "big" } }, "dind:selfHostedRegistry."),
+                /^InvalidArgumentError: dind:selfHostedRegistry\.storage\.size: expected a Kubernetes quantity/,
+            );
+        });
+    });
+});
