@@ -21,8 +21,8 @@ export interface RegisteredResource {
     /** Dotted paths of inputs that were sent as secrets. */
     secretPaths: string[];
     /** Resource options the engine would act on. */
-    options: { retainOnDelete: boolean; protect: boolean; additionalSecretOutputs: string[] };
-    /** Filled in once registration has settled. */
+    options: { retainOnDelete: boolean; protect: boolean; deleteBeforeReplace: boolean; additionalSecretOutputs: string[]; dependsOn: string[] };
+    /** The URN the engine gives it, which carries its parent's type. */
     urn: string;
 }
 
@@ -95,12 +95,10 @@ pulumi.runtime.setMocks(
                 state,
                 custom: args.custom ?? false,
                 secretPaths: findSecretPaths(args.inputs),
-                options: requestedOptions.get(`${args.type}::${args.name}`) ?? {
-                    retainOnDelete: false,
-                    protect: false,
-                    additionalSecretOutputs: [],
-                },
-                urn: "",
+                ...(requests.get(`${args.type}::${args.name}`) ?? {
+                    options: { retainOnDelete: false, protect: false, deleteBeforeReplace: false, additionalSecretOutputs: [], dependsOn: [] },
+                    urn: "",
+                }),
             });
             return { id: args.custom ? `${args.name}-id` : undefined, state };
         },
@@ -115,15 +113,20 @@ pulumi.runtime.setMocks(
 
 const settings = require("@pulumi/pulumi/runtime/settings");
 
-// newResource does not see resource options; read them off the request on its way to the mocks.
-const requestedOptions = new Map<string, RegisteredResource["options"]>();
+// newResource sees neither resource options nor the parent; read them off the request on its way to the mocks.
+const requests = new Map<string, Pick<RegisteredResource, "options" | "urn">>();
 const monitor = settings.getMonitor();
 const registerResource = monitor.registerResource.bind(monitor);
 monitor.registerResource = (request: any, callback: unknown) => {
-    requestedOptions.set(`${request.getType()}::${request.getName()}`, {
-        retainOnDelete: request.getRetainondelete() ?? false,
-        protect: request.getProtect() ?? false,
-        additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
+    requests.set(`${request.getType()}::${request.getName()}`, {
+        options: {
+            retainOnDelete: request.getRetainondelete() ?? false,
+            protect: request.getProtect() ?? false,
+            deleteBeforeReplace: request.getDeletebeforereplace() ?? false,
+            additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
+            dependsOn: request.getDependenciesList(),
+        },
+        urn: monitor.newUrn(request.getParent(), request.getType(), request.getName()),
     });
     return registerResource(request, callback);
 };
@@ -176,13 +179,9 @@ export class Captured {
  */
 export async function capture(build: () => unknown): Promise<Captured> {
     registered.length = 0;
-    requestedOptions.clear();
+    requests.clear();
     await build();
     await settle();
-    const urns: string[] = [...settings.getMonitor().getRegisteredResources().keys()];
-    for (const resource of registered) {
-        resource.urn = urns.find((urn) => urn.endsWith(`${resource.type}::${resource.name}`)) ?? "";
-    }
     return new Captured([...registered]);
 }
 

@@ -1,0 +1,12 @@
+/**
+ * pulumi-dind: Docker-in-Docker components for Kubernetes and for one Docker
+ * host, the registries they pull through, and the pieces both share.
+ */
+export { DindDeployment, DindDeploymentArgs, DockerStorageArgs, OutputVolumeArgs, Workload } from "./dindDeployment";
+export { LocalDind, LocalDindArgs } from "./localDind";
+export { SelfHostedRegistry, SelfHostedRegistryArgs } from "./selfHostedRegistry";
+export { LocalRegistry, LocalRegistryArgs } from "./localRegistry";
+export { RegistryArgs, RegistryMode, RegistryUserArgs, RegistryStorageArgs } from "./registrySettings";
+export { LocalDindClientArgs } from "./localDind";
+export { DaemonArgs, RegistryTrust, RegistryWiring, Transport, dockerdArgs, registryCaPath } from "./daemon";
+export { ContainerResources, InvalidArgumentError } from "./validation";
