@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { Captured, capture, captureFailure, sentAsSecret, urnTypeChain, valueOf } from "./harness";
+import { validateManifests } from "./kubernetesSchema";
 import { testCertificate } from "./pems";
 import { DindDeployment, DindDeploymentArgs } from "../components/dindDeployment";
 
@@ -78,6 +79,27 @@ describe("DindDeployment", () => {
             const open = await deploy({ networkPolicy: false });
             assert.equal(open.captured.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").length, 0);
         });
+    });
+
+    describe("Kubernetes schema", () => {
+        const variants: [string, DindDeploymentArgs][] = [
+            ["defaults", {}],
+            ["tls with registries and an output claim", { transport: "tls", registries: [{ host: "r:5000", caCertPem: testCertificate() }], output: {} }],
+            ["tcp Job", { transport: "tcp", workload: "Job", script: "docker info" }],
+            ["persistent storage, no native sidecar", { nativeSidecar: false, dockerStorage: { persistent: true }, namespace: "ci" }],
+            ["an existing CA ConfigMap, scheduling constraints", {
+                registries: [{ host: "r" }],
+                caConfigMapName: "registry-ca-cert",
+                nodeSelector: { pool: "ci" },
+                tolerations: [{ key: "dedicated", operator: "Equal", value: "ci", effect: "NoSchedule" }],
+            }],
+        ];
+        for (const [what, args] of variants) {
+            it(`declares only objects the schema accepts, field names included: ${what}`, async () => {
+                const { captured } = await deploy(args);
+                assert.ok(validateManifests(captured) >= 2);
+            });
+        }
     });
 
     describe("the dockerd container", () => {
