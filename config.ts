@@ -8,7 +8,7 @@ import { DindDeploymentArgs, validateDindDeploymentArgs } from "./components/din
 import { LocalDindArgs, validateLocalDindArgs } from "./components/localDind";
 import { LocalRegistryArgs, validateLocalRegistryArgs } from "./components/localRegistry";
 import { SelfHostedRegistryArgs, validateSelfHostedRegistryArgs } from "./components/selfHostedRegistry";
-import { InvalidArgumentError, booleanValue, nonEmptyString, oneOf } from "./components/validation";
+import { InvalidArgumentError, booleanValue, knownKeys, nonEmptyString, oneOf } from "./components/validation";
 
 export type Target = "kubernetes" | "docker";
 const TARGETS: readonly Target[] = ["kubernetes", "docker"];
@@ -81,20 +81,33 @@ function readNamespace(all: Record<string, string>): Record<string, unknown> {
     return values;
 }
 
+/** Whether the stack holds a key encrypted; the SDK has the function at run time but does not declare it. */
+const isConfigSecret: (key: string) => boolean = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
+
 function keyName(name: string): string {
     return `${NAMESPACE}:${name}`;
 }
 
 /** Values that must never be stored in plain text in state, wrapped as secrets after they were checked. */
-function secretRegistryFields<T extends { users?: { password?: unknown }[]; upstreamPassword?: unknown; caKeyPem?: unknown }>(registry: T): T {
+function secretRegistryFields<T extends { users?: { password?: unknown }[]; upstreamUsername?: unknown; upstreamPassword?: unknown; caKeyPem?: unknown }>(
+    registry: T,
+): T {
     const secret = (value: unknown) => (value === undefined ? undefined : pulumi.secret(value as string));
     return {
         ...registry,
         users: registry.users?.map((user) => ({ ...user, password: secret(user.password) })),
+        upstreamUsername: secret(registry.upstreamUsername),
         upstreamPassword: secret(registry.upstreamPassword),
         caKeyPem: secret(registry.caKeyPem),
     };
 }
+
+/** Keys of `dind:selfHostedRegistry` besides `enabled`, per target. */
+const REGISTRY_KEYS = ["mode", "upstream", "upstreamUsername", "upstreamPassword", "users", "hostnames", "ipAddresses", "caCertPem", "caKeyPem", "image"];
+const REGISTRY_TARGET_KEYS: Record<Target, string[]> = {
+    kubernetes: ["namespace", "serviceName", "serviceType", "storage", "resources"],
+    docker: ["alias", "port", "keepImageLocally", "volumeName"],
+};
 
 /**
  * Reads and checks the stack's `dind:*` configuration. `all` defaults to the
@@ -118,7 +131,11 @@ export function loadProgramConfig(all: Record<string, string> = pulumi.runtime.a
     }
 
     const { selfHostedRegistry, target: _target, dockerHost, outputDirectory, outputVolume, script, ...daemonValues } = values;
-    const registryValues = selfHostedRegistry === undefined ? undefined : registrySection(selfHostedRegistry);
+    if (script !== undefined && isConfigSecret(keyName("script"))) {
+        // The script is part of the pod spec or container command, readable by anyone who can read those.
+        throw new InvalidArgumentError(keyName("script"), "[secret]", "a plain value: read secrets in the script from a mounted Secret or the environment instead");
+    }
+    const registryValues = selfHostedRegistry === undefined ? undefined : registrySection(selfHostedRegistry, target);
     const registryPrefix = `${keyName("selfHostedRegistry")}.`;
 
     if (target === "kubernetes") {
@@ -154,11 +171,11 @@ export function loadProgramConfig(all: Record<string, string> = pulumi.runtime.a
 }
 
 /** `selfHostedRegistry: { enabled: true, ...args }`; `enabled: false` (or absent) keeps the section for later. */
-function registrySection(value: unknown): Record<string, unknown> | undefined {
+function registrySection(value: unknown, target: Target): Record<string, unknown> | undefined {
     const key = keyName("selfHostedRegistry");
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
         throw new InvalidArgumentError(key, value, "an object such as { enabled: true, mode: mirror }");
     }
-    const { enabled, ...args } = value as Record<string, unknown>;
+    const { enabled, ...args } = knownKeys(value as Record<string, unknown>, ["enabled", ...REGISTRY_KEYS, ...REGISTRY_TARGET_KEYS[target]], key);
     return booleanValue(enabled ?? false, `${key}.enabled`) ? args : undefined;
 }

@@ -10,8 +10,15 @@ import { DindDeployment, LocalDind, LocalRegistry, SelfHostedRegistry } from "./
 
 /** Every check runs here, before the first resource is registered. */
 const config = loadProgramConfig();
-/** Also the namespace a DindDeployment creates, so one stack's daemon is easy to find with kubectl. */
-const name = `dind-${pulumi.getStack()}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
+/**
+ * `<project>-<stack>`, also the namespace a DindDeployment creates, so one stack's daemon is easy to find
+ * with kubectl; short enough that `<name>-registry` is still a valid Kubernetes name.
+ */
+const name = `${pulumi.getProject()}-${pulumi.getStack()}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .slice(0, 54)
+    .replace(/^-+|-+$/g, "");
 
 function onKubernetes(program: KubernetesProgram) {
     const registry = program.registry ? new SelfHostedRegistry(`${name}-registry`, program.registry) : undefined;
@@ -34,9 +41,9 @@ function onKubernetes(program: KubernetesProgram) {
 function onDocker(program: DockerProgram) {
     const provider = program.dockerHost ? new docker.Provider(`${name}-docker`, { host: program.dockerHost }) : undefined;
     const opts: pulumi.ComponentResourceOptions = provider ? { providers: [provider] } : {};
-    // The daemon joins the registry's network so it resolves the registry by its alias.
+    // The daemon joins the registry's network, where it resolves the registry by its alias.
     const registry = program.registry ? new LocalRegistry(`${name}-registry`, program.registry, opts) : undefined;
-    const dind = new LocalDind(name, { ...program.dind, registry, networkName: registry?.networkName }, opts);
+    const dind = new LocalDind(name, { ...program.dind, registry }, opts);
     return {
         target: program.target,
         dockerHost: dind.dockerHost,

@@ -8,6 +8,7 @@ import {
     arrayOf,
     booleanValue,
     integerInRange,
+    knownKeys,
     mirrorUrl,
     mtu as validMtu,
     nonEmptyString,
@@ -231,10 +232,7 @@ export interface DaemonArgs {
 export function validateDaemonArgs(args: DaemonArgs, prefix: string): DaemonSettings {
     const registryMirrors = arrayOf(args.registryMirrors ?? [], `${prefix}registryMirrors`, mirrorUrl);
     const registries = arrayOf(args.registries ?? [], `${prefix}registries`, (entry, argument) => {
-        if (typeof entry !== "object" || entry === null) {
-            throw new InvalidArgumentError(argument, entry, "an object with host, caCertPem and insecure");
-        }
-        const registry = entry as RegistryTrust;
+        const registry = knownKeys(entry as RegistryTrust, ["host", "caCertPem", "insecure"], argument);
         return {
             host: registryHost(registry.host, `${argument}.host`),
             caCertPem: registry.caCertPem === undefined ? undefined : pemCertificateInput(registry.caCertPem, `${argument}.caCertPem`),
@@ -252,8 +250,22 @@ export function validateDaemonArgs(args: DaemonArgs, prefix: string): DaemonSett
         registryMirrors,
         registries,
         mtu: args.mtu === undefined ? undefined : validMtu(args.mtu, `${prefix}mtu`),
-        extraDockerdArgs: arrayOf(args.extraDockerdArgs ?? [], `${prefix}extraDockerdArgs`, nonEmptyString),
+        extraDockerdArgs: arrayOf(args.extraDockerdArgs ?? [], `${prefix}extraDockerdArgs`, extraDockerdArg),
     };
+}
+
+/** Listeners and TLS belong to `transport`: an extra `--host` could reopen a plaintext API on every interface. */
+const TRANSPORT_FLAGS = /^(-H|--host|--tls|--tlsverify|--tlscacert|--tlscert|--tlskey)(=|$)/;
+
+function extraDockerdArg(value: unknown, argument: string): string {
+    const flag = nonEmptyString(value, argument);
+    if (!flag.startsWith("-")) {
+        throw new InvalidArgumentError(argument, value, "a dockerd flag in --flag=value form");
+    }
+    if (TRANSPORT_FLAGS.test(flag) || /^-H./.test(flag)) {
+        throw new InvalidArgumentError(argument, value, "a flag other than --host, -H and --tls*, which the transport sets");
+    }
+    return flag;
 }
 
 export function validateTransport(value: unknown, argument: string): Transport {
@@ -287,6 +299,8 @@ export interface RegistryWiring {
     readonly mode: "mirror" | "private";
     /** The CA that signed the registry's certificate (public). */
     readonly caCertPem: Output<string>;
+    /** The Docker network the registry is reached on, for a daemon on one Docker host; none on Kubernetes. */
+    readonly networkName?: Output<string>;
 }
 
 /** The mirror URL of a registry served over TLS at `host`. */

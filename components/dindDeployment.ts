@@ -36,7 +36,9 @@ import {
     booleanValue,
     containerResources,
     integerInRange,
+    knownKeys,
     kubernetesName,
+    lowerCaseDnsName,
     nonEmptyString,
     oneOf,
     quantity,
@@ -87,6 +89,8 @@ export interface DindDeploymentArgs extends DaemonArgs {
     nativeSidecar?: boolean;
     /** How long the daemon may take to answer: its startup probe, or the client's wait without a native sidecar. Default 120. */
     startupTimeoutSeconds?: number;
+    /** How long a Job may run before Kubernetes stops it and `pulumi up` reports it failed (also when dockerd never starts). Default 3600. */
+    jobTimeoutSeconds?: number;
     /** Storage of /var/lib/docker. Default an emptyDir limited to 20Gi. */
     dockerStorage?: DockerStorageArgs;
     /** A volume for what the script writes, kept after the pod ends. Default none. */
@@ -120,6 +124,7 @@ interface DindSettings {
     script?: string;
     nativeSidecar: boolean;
     startupTimeoutSeconds: number;
+    jobTimeoutSeconds: number;
     dockerStorage: Required<Omit<DockerStorageArgs, "storageClass">> & { storageClass?: string };
     output?: OutputVolumeArgs & { mountPath: string };
     daemon: DaemonSettings;
@@ -140,6 +145,7 @@ const DEFAULTS = {
     cliImage: DEFAULT_CLI_IMAGE,
     nativeSidecar: true,
     startupTimeoutSeconds: 120,
+    jobTimeoutSeconds: 3600,
     dockerStorageSize: "20Gi",
     outputSize: "10Gi",
     outputMountPath: "/output",
@@ -163,6 +169,20 @@ const VOLUME = {
     output: "output",
 } as const;
 
+function optional<T>(value: unknown, argument: string, check: (value: unknown, argument: string) => T): T | undefined {
+    return value === undefined ? undefined : check(value, argument);
+}
+
+function validateOutput(value: OutputVolumeArgs, argument: string): DindSettings["output"] {
+    const output = knownKeys(value, ["existingClaimName", "size", "storageClass", "mountPath"], argument);
+    return {
+        existingClaimName: optional(output.existingClaimName, `${argument}.existingClaimName`, lowerCaseDnsName),
+        size: quantity(output.size ?? DEFAULTS.outputSize, `${argument}.size`),
+        storageClass: optional(output.storageClass, `${argument}.storageClass`, lowerCaseDnsName),
+        mountPath: absolutePath(output.mountPath ?? DEFAULTS.outputMountPath, `${argument}.mountPath`),
+    };
+}
+
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
 export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "args."): DindSettings {
     const workload = oneOf(args.workload ?? DEFAULTS.workload, WORKLOADS, `${prefix}workload`);
@@ -180,32 +200,31 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
         );
     }
     const replicas = integerInRange(args.replicas ?? DEFAULTS.replicas, 0, 1000, `${prefix}replicas`);
-    const storage = args.dockerStorage ?? {};
+    const namespace = args.namespace === undefined ? undefined : kubernetesName(args.namespace, `${prefix}namespace`);
+    const storage = knownKeys(args.dockerStorage ?? {}, ["persistent", "size", "storageClass"], `${prefix}dockerStorage`);
     const dockerStorage = {
         persistent: booleanValue(storage.persistent ?? false, `${prefix}dockerStorage.persistent`),
         size: quantity(storage.size ?? DEFAULTS.dockerStorageSize, `${prefix}dockerStorage.size`),
-        storageClass:
-            storage.storageClass === undefined ? undefined : kubernetesName(storage.storageClass, `${prefix}dockerStorage.storageClass`),
+        storageClass: optional(storage.storageClass, `${prefix}dockerStorage.storageClass`, lowerCaseDnsName),
     };
-    if (dockerStorage.persistent && (workload !== "Deployment" || replicas > 1)) {
+    const sharesClaim = workload !== "Deployment" || replicas > 1;
+    if (dockerStorage.persistent && sharesClaim) {
         // Two daemons must never share one /var/lib/docker.
         throw new InvalidArgumentError(`${prefix}dockerStorage.persistent`, true, "false unless the workload is a Deployment with at most 1 replica");
     }
-    const output =
-        args.output === undefined
-            ? undefined
-            : {
-                  existingClaimName:
-                      args.output.existingClaimName === undefined
-                          ? undefined
-                          : kubernetesName(args.output.existingClaimName, `${prefix}output.existingClaimName`),
-                  size: quantity(args.output.size ?? DEFAULTS.outputSize, `${prefix}output.size`),
-                  storageClass:
-                      args.output.storageClass === undefined ? undefined : kubernetesName(args.output.storageClass, `${prefix}output.storageClass`),
-                  mountPath: absolutePath(args.output.mountPath ?? DEFAULTS.outputMountPath, `${prefix}output.mountPath`),
-              };
+    const output = args.output === undefined ? undefined : validateOutput(args.output, `${prefix}output`);
+    if (output?.existingClaimName === undefined && output !== undefined && workload === "Deployment" && replicas > 1) {
+        // A ReadWriteOnce claim attaches to one node: the other pods would wait for it for ever.
+        throw new InvalidArgumentError(`${prefix}output`, args.output, "existingClaimName (a ReadWriteMany claim) when replicas > 1");
+    }
+    if (namespace === undefined && output?.existingClaimName !== undefined) {
+        throw new InvalidArgumentError(`${prefix}namespace`, namespace, "the namespace of output.existingClaimName (a new namespace holds no claims yet)");
+    }
     const daemon = withRegistry(validateDaemonArgs(args, prefix), args.registry);
-    const caConfigMapName = args.caConfigMapName === undefined ? undefined : kubernetesName(args.caConfigMapName, `${prefix}caConfigMapName`);
+    const caConfigMapName = optional(args.caConfigMapName, `${prefix}caConfigMapName`, lowerCaseDnsName);
+    if (namespace === undefined && caConfigMapName !== undefined) {
+        throw new InvalidArgumentError(`${prefix}namespace`, namespace, "the namespace of caConfigMapName (a new namespace holds no ConfigMaps yet)");
+    }
     if (caConfigMapName !== undefined && daemon.registries.some((registry) => registry.caCertPem !== undefined)) {
         throw new InvalidArgumentError(
             `${prefix}caConfigMapName`,
@@ -214,7 +233,7 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
         );
     }
     return {
-        namespace: args.namespace === undefined ? undefined : kubernetesName(args.namespace, `${prefix}namespace`),
+        namespace,
         workload,
         replicas,
         transport: validateTransport(args.transport ?? DEFAULTS.transport, `${prefix}transport`),
@@ -223,6 +242,7 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
         script,
         nativeSidecar,
         startupTimeoutSeconds: validateTimeoutSeconds(args.startupTimeoutSeconds ?? DEFAULTS.startupTimeoutSeconds, `${prefix}startupTimeoutSeconds`),
+        jobTimeoutSeconds: integerInRange(args.jobTimeoutSeconds ?? DEFAULTS.jobTimeoutSeconds, 60, 7 * 24 * 3600, `${prefix}jobTimeoutSeconds`),
         dockerStorage,
         output,
         daemon,
@@ -264,7 +284,10 @@ export class DindDeployment extends pulumi.ComponentResource {
         super("dind:index:DindDeployment", name, {}, opts);
         const child = { parent: this };
 
-        const namespace = settings.namespace !== undefined ? pulumi.output(settings.namespace) : this.createNamespace(name, child);
+        // Deleting a namespace deletes its claims: one that holds retained claims is retained with them.
+        const holdsUserData = settings.dockerStorage.persistent || (settings.output !== undefined && settings.output.existingClaimName === undefined);
+        const namespace =
+            settings.namespace !== undefined ? pulumi.output(settings.namespace) : this.createNamespace(name, holdsUserData, child);
         const labels = { "app.kubernetes.io/name": "dind", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "pulumi" };
         const endpoints = daemonEndpoints(settings.transport);
 
@@ -367,7 +390,20 @@ export class DindDeployment extends pulumi.ComponentResource {
             settings.workload === "Job"
                 ? new k8s.batch.v1.Job(
                       `${name}-job`,
-                      { metadata: { namespace, labels }, spec: { backoffLimit: 2, template } },
+                      {
+                          metadata: {
+                              namespace,
+                              labels,
+                              // pulumi up waits for the Job to complete; by default only 10 minutes.
+                              annotations: { "pulumi.com/timeoutSeconds": String(settings.jobTimeoutSeconds) },
+                          },
+                          spec: {
+                              backoffLimit: 2,
+                              // A sidecar that never passes its probe would otherwise keep the pod, privileged, for ever.
+                              activeDeadlineSeconds: settings.jobTimeoutSeconds,
+                              template,
+                          },
+                      },
                       child,
                   )
                 : new k8s.apps.v1.Deployment(
@@ -377,8 +413,8 @@ export class DindDeployment extends pulumi.ComponentResource {
                           spec: {
                               replicas: settings.replicas,
                               selector: { matchLabels: labels },
-                              // A claim held by the old pod would block the new one.
-                              strategy: dataClaim ? { type: "Recreate" } : undefined,
+                              // A ReadWriteOnce claim held by the old pod would block the new one.
+                              strategy: dataClaim || settings.output ? { type: "Recreate" } : undefined,
                               template,
                           },
                       },
@@ -410,7 +446,7 @@ export class DindDeployment extends pulumi.ComponentResource {
     }
 
     /** dind must be privileged, so its namespace must admit privileged pods; keeping it separate confines that. */
-    private createNamespace(name: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    private createNamespace(name: string, holdsUserData: boolean, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
             {
@@ -423,7 +459,7 @@ export class DindDeployment extends pulumi.ComponentResource {
                     },
                 },
             },
-            opts,
+            holdsUserData ? { ...opts, ...USER_DATA_OPTIONS } : opts,
         );
         return namespace.metadata.name;
     }

@@ -36,6 +36,7 @@ import {
     absolutePath,
     booleanValue,
     integerInRange,
+    lowerCaseDnsName,
     nonEmptyString,
 } from "./validation";
 
@@ -106,8 +107,6 @@ const DEFAULTS = {
     startupTimeoutSeconds: 120,
 };
 
-/** The daemon's name on its network: the client dials it, so the server certificate names it. */
-export const DAEMON_ALIAS = "dind";
 /** The only host address anything is published on. */
 const LOOPBACK = "127.0.0.1";
 /** The client's working directory, where an output directory or volume is mounted. */
@@ -260,6 +259,9 @@ export class LocalDind extends pulumi.ComponentResource {
 
     constructor(name: string, args: LocalDindArgs, opts?: pulumi.ComponentResourceOptions) {
         const settings = validateLocalDindArgs(args);
+        // The daemon's name on its network, one per instance so two daemons on a shared network stay apart;
+        // the client dials it, so the server certificate names it.
+        const alias = lowerCaseDnsName(name, "name (it is the daemon's name on its Docker network)");
         super("dind:index:LocalDind", name, {}, opts);
         const child = { parent: this };
         const { access, daemon } = settings;
@@ -267,6 +269,7 @@ export class LocalDind extends pulumi.ComponentResource {
         const image = new docker.RemoteImage(`${name}-image`, { name: settings.dindImage, keepLocally: settings.keepImageLocally }, child);
         const networkName =
             settings.networkName ??
+            args.registry?.networkName ??
             new docker.Network(
                 `${name}-network`,
                 {
@@ -279,10 +282,10 @@ export class LocalDind extends pulumi.ComponentResource {
         const volume = new docker.Volume(`${name}-data`, { name: dataVolumeName(name) }, { ...child, retainOnDelete: settings.retainDataVolume });
         const tls =
             access.transport === "tls"
-                ? createDaemonTls(`${name}-tls`, { dnsNames: ["localhost", DAEMON_ALIAS], ipAddresses: [LOOPBACK] }, child)
+                ? createDaemonTls(`${name}-tls`, { dnsNames: ["localhost", alias], ipAddresses: [LOOPBACK] }, child)
                 : undefined;
 
-        const endpoints = daemonEndpoints(access.transport, DAEMON_ALIAS);
+        const endpoints = daemonEndpoints(access.transport, alias);
         const registryCas = registryCaUploads(daemon.registries);
         const trustEnv = registryCas.trusted.length > 0 ? [`SSL_CERT_DIR=${TRUSTING_SSL_CERT_DIR}`] : [];
         const socketMounts: Mount[] = access.transport === "unix" ? [{ type: "bind", source: access.socketDirectory, target: SOCKET_DIR }] : [];
@@ -296,7 +299,7 @@ export class LocalDind extends pulumi.ComponentResource {
                 envs: [`DOCKER_HOST=${endpoints.localDockerHost}`, ...trustEnv],
                 uploads: [...registryCas.certsD, ...registryCas.trusted, ...(tls ? tlsUploads(SERVER_CERT_DIR, tls.caCertPem, tls.server) : [])],
                 mounts: [{ type: "volume", source: volume.name, target: DOCKER_DATA_DIR }, ...socketMounts],
-                networksAdvanced: [{ name: networkName, aliases: [DAEMON_ALIAS] }],
+                networksAdvanced: [{ name: networkName, aliases: [alias] }],
                 ports: access.transport === "tls" ? [{ internal: TLS_PORT, external: access.hostPort, ip: LOOPBACK }] : undefined,
                 healthcheck: {
                     tests: ["CMD", ...daemonReadyCommand()],

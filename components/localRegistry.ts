@@ -15,13 +15,12 @@ import {
     RegistrySettings,
     certificateNames,
     createRegistryCredentials,
-    lowerCaseDnsName,
     registryEnvironment,
     registrySecretEnvironment,
     registrySecretValues,
     validateRegistryArgs,
 } from "./registrySettings";
-import { InvalidArgumentError, booleanValue, integerInRange, nonEmptyString } from "./validation";
+import { InvalidArgumentError, booleanValue, integerInRange, lowerCaseDnsName, nonEmptyString } from "./validation";
 
 export interface LocalRegistryArgs extends RegistryArgs {
     /** The Docker network to join (a docker.Network's name), where daemons reach the registry as `alias`. Default: a new bridge network (see `networkName`). */

@@ -8,7 +8,7 @@ import * as crypto from "crypto";
 import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { InvalidArgumentError, arrayOf, booleanValue, dnsName, ipAddress, mirrorUrl, nonEmptyString, oneOf, pemCertificate, quantity } from "./validation";
+import { InvalidArgumentError, arrayOf, booleanValue, dnsName, ipAddress, lowerCaseDnsName, mirrorUrl, nonEmptyString, oneOf, pemCertificate, quantity } from "./validation";
 
 /** A pull-through `mirror` of one upstream registry, or a `private` registry that accepts pushes. */
 export type RegistryMode = "mirror" | "private";
@@ -229,14 +229,6 @@ export type RegistryStorage =
     | { kind: "claim"; size: string; storageClass?: string }
     | { kind: "existingClaim"; claimName: string };
 
-/** A lower-case DNS name (RFC 1123 subdomain): a StorageClass or claim, or a registry's name on a Docker network. */
-export function lowerCaseDnsName(value: unknown, argument: string): string {
-    if (typeof value !== "string" || value !== value.toLowerCase()) {
-        throw new InvalidArgumentError(argument, value, "a lower-case DNS name (a-z, 0-9, '-' and '.')");
-    }
-    return dnsName(value, argument);
-}
-
 export function validateStorage(value: RegistryStorageArgs | undefined, mode: RegistryMode, argument: string): RegistryStorage {
     const storage = value ?? {};
     if (typeof storage !== "object" || storage === null) {
@@ -366,19 +358,19 @@ export interface RegistryCredentials {
 
 /**
  * Passwords and their hashes for the users of a private registry. A generated
- * password is a RandomPassword `${name}-user-${username}` whose bcryptHash the
+ * password is a RandomPassword `${name}-password-${username}` whose bcryptHash the
  * provider keeps in state; a given one is hashed here with a salt seeded by a
- * RandomPassword `${name}-user-${username}-salt`. Either way the hash is stable
+ * RandomPassword `${name}-salt-${username}` (prefixes no user name can forge). Either way the hash is stable
  * across runs. The only resources this module registers.
  */
 export function createRegistryCredentials(name: string, users: RegistryUser[], opts: pulumi.CustomResourceOptions): RegistryCredentials {
     const generated = { length: 32, special: false };
     const entries = users.map((user) => {
         if (user.password === undefined) {
-            const generatedPassword = new random.RandomPassword(`${name}-user-${user.username}`, generated, opts);
+            const generatedPassword = new random.RandomPassword(`${name}-password-${user.username}`, generated, opts);
             return { username: user.username, password: generatedPassword.result, hash: generatedPassword.bcryptHash };
         }
-        const seed = new random.RandomPassword(`${name}-user-${user.username}-salt`, generated, opts);
+        const seed = new random.RandomPassword(`${name}-salt-${user.username}`, generated, opts);
         const hash = pulumi.all([user.password, seed.result]).apply(([given, salt]) => htpasswdHash(given, salt));
         return { username: user.username, password: pulumi.output(user.password), hash };
     });

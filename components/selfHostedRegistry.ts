@@ -25,7 +25,7 @@ import {
     validateRegistryArgs,
     validateStorage,
 } from "./registrySettings";
-import { ContainerResources, containerResources, kubernetesName, oneOf } from "./validation";
+import { ContainerResources, InvalidArgumentError, containerResources, kubernetesName, oneOf } from "./validation";
 
 export type RegistryServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
 export const REGISTRY_SERVICE_TYPES: readonly RegistryServiceType[] = ["ClusterIP", "NodePort", "LoadBalancer"];
@@ -66,12 +66,27 @@ const VOLUME = { tls: "tls", auth: "auth", data: "data" } as const;
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
 export function validateSelfHostedRegistryArgs(args: SelfHostedRegistryArgs, prefix = "args."): SelfHostedRegistrySettings {
     const registry = validateRegistryArgs(args, prefix);
+    const namespace = args.namespace === undefined ? undefined : kubernetesName(args.namespace, `${prefix}namespace`);
+    const serviceType = oneOf(args.serviceType ?? DEFAULTS.serviceType, REGISTRY_SERVICE_TYPES, `${prefix}serviceType`);
+    const storage = validateStorage(args.storage, registry.mode, `${prefix}storage`);
+    if (namespace === undefined && storage.kind === "existingClaim") {
+        throw new InvalidArgumentError(`${prefix}namespace`, namespace, "the namespace of storage.existingClaim (a new namespace holds no claims yet)");
+    }
+    if (serviceType !== "ClusterIP") {
+        // Outside the cluster, an open registry is anyone's: a mirror lends them the upstream account, a private one takes their pushes.
+        if (registry.upstreamCredentials !== undefined) {
+            throw new InvalidArgumentError(`${prefix}serviceType`, serviceType, "ClusterIP for a mirror that logs in upstream (its cache serves anyone without credentials)");
+        }
+        if (registry.mode === "private" && registry.users.length === 0) {
+            throw new InvalidArgumentError(`${prefix}serviceType`, serviceType, "ClusterIP for a private registry without users (anyone could push)");
+        }
+    }
     return {
         ...registry,
-        namespace: args.namespace === undefined ? undefined : kubernetesName(args.namespace, `${prefix}namespace`),
+        namespace,
         serviceName: args.serviceName === undefined ? undefined : kubernetesName(args.serviceName, `${prefix}serviceName`),
-        serviceType: oneOf(args.serviceType ?? DEFAULTS.serviceType, REGISTRY_SERVICE_TYPES, `${prefix}serviceType`),
-        storage: validateStorage(args.storage, registry.mode, `${prefix}storage`),
+        serviceType,
+        storage,
         resources: containerResources(args.resources, `${prefix}resources`, DEFAULTS.resources),
     };
 }
@@ -111,7 +126,7 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         super("dind:index:SelfHostedRegistry", name, {}, opts);
         const child = { parent: this };
 
-        const namespace = settings.namespace !== undefined ? pulumi.output(settings.namespace) : this.createNamespace(name, namespaceName, child);
+        const namespace = settings.namespace !== undefined ? pulumi.output(settings.namespace) : this.createNamespace(name, namespaceName, settings.storage.kind === "claim" && settings.mode === "private", child);
         const labels = { "app.kubernetes.io/name": "registry", "app.kubernetes.io/instance": serviceName, "app.kubernetes.io/managed-by": "pulumi" };
         const metadata = { namespace, labels };
 
@@ -263,7 +278,8 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
     }
 
     /** The registry runs as a non-root user with no privileges, so its namespace can enforce the strictest Pod Security level. */
-    private createNamespace(name: string, namespaceName: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    /** Deleting a namespace deletes its claims: one that holds the retained image claim is retained with it. */
+    private createNamespace(name: string, namespaceName: string, holdsUserData: boolean, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
             {
@@ -276,7 +292,7 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
                     },
                 },
             },
-            opts,
+            holdsUserData ? { ...opts, retainOnDelete: true } : opts,
         );
         return namespace.metadata.name;
     }

@@ -65,6 +65,19 @@ export function arrayOf<T>(value: unknown, argument: string, item: (element: unk
     return value.map((element, index) => item(element, `${argument}[${index}]`));
 }
 
+/** Rejects keys an object may not have, so a typo is reported instead of silently ignored. */
+export function knownKeys<T extends object>(value: T, allowed: readonly string[], argument: string): T {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new InvalidArgumentError(argument, value, `an object with ${allowed.join(", ")}`);
+    }
+    for (const key of Object.keys(value)) {
+        if (!allowed.includes(key)) {
+            throw new InvalidArgumentError(`${argument}.${key}`, (value as Record<string, unknown>)[key], `no such key: the keys are ${allowed.join(", ")}`);
+        }
+    }
+    return value;
+}
+
 export function stringMap(value: unknown, argument: string): Record<string, string> {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
         throw new InvalidArgumentError(argument, value, "a map of strings");
@@ -96,6 +109,14 @@ export function absolutePath(value: unknown, argument: string): string {
         throw new InvalidArgumentError(argument, value, "an absolute path other than /");
     }
     return value;
+}
+
+/** A lower-case DNS name: Kubernetes object names that may contain dots (ConfigMaps, claims, StorageClasses), network aliases. */
+export function lowerCaseDnsName(value: unknown, argument: string): string {
+    if (typeof value !== "string" || value !== value.toLowerCase()) {
+        throw new InvalidArgumentError(argument, value, "a lower-case DNS name (a-z, 0-9, '-' and '.')");
+    }
+    return dnsName(value, argument);
 }
 
 /** A DNS name as it may appear in a certificate's SANs. */
@@ -199,11 +220,12 @@ export function pemCertificateInput<T>(value: T, argument: string): T {
     return value;
 }
 
-const QUANTITY = /^([+-]?[0-9.]+)([eE][-+]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
+/** Sizes and amounts are never negative here, so no sign is accepted. */
+const QUANTITY = /^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
 
 /** A Kubernetes resource quantity such as 20Gi, 500m or 1.5. */
 export function quantity(value: unknown, argument: string): string {
-    if (typeof value !== "string" || !QUANTITY.test(value) || Number.isNaN(Number.parseFloat(value))) {
+    if (typeof value !== "string" || !QUANTITY.test(value)) {
         throw new InvalidArgumentError(argument, value, "a Kubernetes quantity such as 10Gi, 512Mi or 500m");
     }
     return value;

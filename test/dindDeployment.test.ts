@@ -88,6 +88,7 @@ describe("DindDeployment", () => {
             ["tcp Job", { transport: "tcp", workload: "Job", script: "docker info" }],
             ["persistent storage, no native sidecar", { nativeSidecar: false, dockerStorage: { persistent: true }, namespace: "ci" }],
             ["an existing CA ConfigMap, scheduling constraints", {
+                namespace: "ci",
                 registries: [{ host: "r" }],
                 caConfigMapName: "registry-ca-cert",
                 nodeSelector: { pool: "ci" },
@@ -173,6 +174,25 @@ describe("DindDeployment", () => {
             assert.deepEqual(client.command, ["/bin/sh", "-c", `set -e\n${script}`]);
         });
 
+        it("bounds a Job in time, for Kubernetes and for pulumi up alike", async () => {
+            const { captured } = await deploy({ workload: "Job", script: "true", jobTimeoutSeconds: 1800 });
+            const job = captured.only(JOB);
+            assert.equal(job.inputs.spec.activeDeadlineSeconds, 1800);
+            assert.equal(job.inputs.metadata.annotations["pulumi.com/timeoutSeconds"], "1800");
+        });
+
+        it("retains a namespace it created when it holds retained claims, since deleting it would delete them", async () => {
+            assert.equal((await deploy({ output: {} })).captured.only(NAMESPACE).options.retainOnDelete, true);
+            assert.equal((await deploy({ dockerStorage: { persistent: true } })).captured.only(NAMESPACE).options.retainOnDelete, true);
+            assert.equal((await deploy()).captured.only(NAMESPACE).options.retainOnDelete, false);
+        });
+
+        it("replaces the pod rather than rolling it while a claim is attached", async () => {
+            const { captured } = await deploy({ output: {} });
+            assert.equal(captured.only(DEPLOYMENT).inputs.spec.strategy.type, "Recreate");
+            assert.equal((await deploy()).captured.only(DEPLOYMENT).inputs.spec.strategy, undefined);
+        });
+
         it("keeps what the script writes on a retained claim mounted as its working directory", async () => {
             const { captured, client, mounts, volume } = await deploy({ workload: "Job", script: "true", output: { size: "5Gi" } });
             const claim = captured.get(PVC, "dind-output");
@@ -184,7 +204,7 @@ describe("DindDeployment", () => {
         });
 
         it("mounts an existing claim for output without creating one", async () => {
-            const { captured, mounts, volume } = await deploy({ output: { existingClaimName: "saved-images", mountPath: "/work" } });
+            const { captured, mounts, volume } = await deploy({ namespace: "ci", output: { existingClaimName: "saved-images", mountPath: "/work" } });
             assert.equal(captured.ofType(PVC).length, 0);
             assert.equal(volume(mounts("client")["/work"]).persistentVolumeClaim.claimName, "saved-images");
         });
@@ -266,6 +286,7 @@ describe("DindDeployment", () => {
 
         it("mounts an existing CA ConfigMap as the origin's registry-ca-cert, keyed by host", async () => {
             const { captured, mounts, volume, component } = await deploy({
+                namespace: "ci",
                 registries: [{ host: "myregistrydomain.com" }],
                 caConfigMapName: "registry-ca-cert",
             });
@@ -305,7 +326,17 @@ describe("DindDeployment", () => {
             ["Job without a script", { workload: "Job" }, /^args.script: expected a script/],
             ["Job without native sidecar", { workload: "Job", script: "true", nativeSidecar: false }, /^args.nativeSidecar/],
             ["shared persistent storage", { replicas: 2, dockerStorage: { persistent: true } }, /^args.dockerStorage.persistent/],
-            ["CA ConfigMap and inline CAs", { caConfigMapName: "x", registries: [{ host: "r", caCertPem: testCertificate() }] }, /^args.caConfigMapName/],
+            ["CA ConfigMap and inline CAs", { namespace: "ci", caConfigMapName: "x", registries: [{ host: "r", caCertPem: testCertificate() }] }, /^args.caConfigMapName/],
+            ["CA ConfigMap in a namespace not made yet", { caConfigMapName: "registry-ca-cert" }, /^args.namespace: expected the namespace of caConfigMapName/],
+            ["existing output claim in a namespace not made yet", { output: { existingClaimName: "out" } }, /^args.namespace: expected the namespace of output.existingClaimName/],
+            ["new output claim shared by replicas", { replicas: 2, output: {} }, /^args.output: expected existingClaimName \(a ReadWriteMany claim\) when replicas > 1/],
+            ["misspelt storage key", { dockerStorage: { sise: "10Gi" } as any }, /^args.dockerStorage.sise: expected no such key: the keys are persistent, size, storageClass/],
+            ["misspelt registry key", { registries: [{ host: "r", caCert: "x" } as any] }, /^args.registries\[0\].caCert: expected no such key/],
+            ["negative size", { dockerStorage: { size: "-1Gi" } }, /^args.dockerStorage.size: expected a Kubernetes quantity/],
+            ["listener in extra flags", { extraDockerdArgs: ["--host=tcp://0.0.0.0:2375"] }, /^args.extraDockerdArgs\[0\]: expected a flag other than --host/],
+            ["TLS switch in extra flags", { extraDockerdArgs: ["--tls=false"] }, /^args.extraDockerdArgs\[0\]/],
+            ["short listener flag", { extraDockerdArgs: ["-Htcp://0.0.0.0:2375"] }, /^args.extraDockerdArgs\[0\]/],
+            ["Job timeout under a minute", { workload: "Job", script: "true", jobTimeoutSeconds: 5 }, /^args.jobTimeoutSeconds: expected an integer from 60/],
             ["resource that is no quantity", { dindResources: { limits: { memory: "lots" } } }, /^args.dindResources.limits.memory/],
         ];
         for (const [what, args, message] of cases) {

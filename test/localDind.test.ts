@@ -87,7 +87,7 @@ describe("LocalDind", () => {
         it("puts the daemon on its own bridge network under the alias dind, without links", async () => {
             const { component, dind, network } = await deploy(UNIX);
             assert.equal(network.inputs.driver, "bridge");
-            assert.deepEqual(dind.inputs.networksAdvanced, [{ name: network.state.name, aliases: ["dind"] }]);
+            assert.deepEqual(dind.inputs.networksAdvanced, [{ name: network.state.name, aliases: ["d"] }]);
             assert.equal(dind.inputs.links, undefined);
             assert.equal(await valueOf(component.networkName), network.state.name);
         });
@@ -95,7 +95,7 @@ describe("LocalDind", () => {
         it("joins a given network instead, e.g. the one a registry was created on", async () => {
             const { captured, component, dind } = await deploy({ ...UNIX, networkName: "shared" });
             assert.equal(captured.ofType(NETWORK).length, 0);
-            assert.deepEqual(dind.inputs.networksAdvanced, [{ name: "shared", aliases: ["dind"] }]);
+            assert.deepEqual(dind.inputs.networksAdvanced, [{ name: "shared", aliases: ["d"] }]);
             assert.equal(await valueOf(component.networkName), "shared");
         });
 
@@ -225,7 +225,7 @@ describe("LocalDind", () => {
             assert.ok(server.checkPrivateKey(crypto.createPrivateKey(files["/certs/server/key.pem"].content)));
             assert.equal(server.checkIP("127.0.0.1"), "127.0.0.1", "the host dials 127.0.0.1");
             assert.equal(server.checkHost("localhost"), "localhost");
-            assert.equal(server.checkHost("dind"), "dind", "the client container dials the network alias");
+            assert.equal(server.checkHost("d"), "d", "the client container dials the network alias");
         });
 
         it("outputs the client pair for DOCKER_CERT_PATH, the key as a secret", async () => {
@@ -278,7 +278,7 @@ describe("LocalDind", () => {
         it("tls: dials the daemon by its alias with the client pair, and never sees the server key", async () => {
             const { component, client } = await deploy({ ...TLS, client: { script: SCRIPT } });
             assert.ok(client);
-            assert.deepEqual(env(client), { DOCKER_HOST: "tcp://dind:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs/client" });
+            assert.deepEqual(env(client), { DOCKER_HOST: "tcp://d:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs/client" });
             const files = uploads(client);
             assert.deepEqual(Object.keys(files).sort(), ["/certs/client/ca.pem", "/certs/client/cert.pem", "/certs/client/key.pem"]);
             assert.equal(files["/certs/client/ca.pem"].content, await valueOf(component.caCertPem));

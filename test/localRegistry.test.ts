@@ -160,7 +160,7 @@ describe("LocalRegistry", () => {
             assert.equal(env.REGISTRY_AUTH, "htpasswd");
             const htpasswd = upload(env.REGISTRY_AUTH_HTPASSWD_PATH)!;
             const lines = Object.fromEntries(htpasswd.trim().split("\n").map((line) => line.split(/:(.*)/s).slice(0, 2)));
-            assert.ok(bcrypt.compareSync(captured.get(RANDOM_PASSWORD, "local-user-ci").state.result, lines.ci));
+            assert.ok(bcrypt.compareSync(captured.get(RANDOM_PASSWORD, "local-password-ci").state.result, lines.ci));
             assert.ok(bcrypt.compareSync("correct horse", lines.alice));
             assert.ok(sentAsSecret(container, `uploads.${uploadIndex(env.REGISTRY_AUTH_HTPASSWD_PATH)}.content`));
             assert.ok(await isSecret(component.userPasswords));

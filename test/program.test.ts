@@ -95,6 +95,8 @@ describe("the program", () => {
             ["an MTU out of range", { ...base, "dind:mtu": 9999999 }, /^dind:mtu: expected an integer from 68 to 65535, got 9999999/],
             ["a misspelt key", { ...base, "dind:registryMirror": ["https://m"] }, /^dind:registryMirror: expected no such key: the keys are .*dind:registryMirrors/],
             ["a key of the other target", { ...base, "dind:socketDirectory": "/run/dind" }, /^dind:socketDirectory: expected no value with target kubernetes \(it is read with target docker\)/],
+            ["a misspelt registry key", { ...base, "dind:selfHostedRegistry": { enabled: true, mdoe: "private" } }, /^dind:selfHostedRegistry.mdoe: expected no such key/],
+            ["a registry key of the other target", { ...base, "dind:selfHostedRegistry": { enabled: true, alias: "r" } }, /^dind:selfHostedRegistry.alias: expected no such key/],
             ["a mirror registry with users", { ...base, "dind:selfHostedRegistry": { enabled: true, users: [{ username: "ci" }] } }, /^dind:selfHostedRegistry.users/],
             ["an output directory without a script", { "dind:target": "docker", "dind:socketDirectory": "/run/dind", "dind:outputDirectory": "/srv" }, /^dind:outputDirectory: /],
             ["plaintext tcp on a Docker host", { "dind:target": "docker", "dind:transport": "tcp" }, /^dind:transport: /],
@@ -134,6 +136,15 @@ describe("the program", () => {
             assert.ok(htpasswd, "an htpasswd Secret");
             assert.ok(!JSON.stringify(htpasswd.inputs).includes("hunter22"), "only a hash is stored");
             assert.ok(htpasswd.secretPaths.length > 0 && sentAsSecret(htpasswd, htpasswd.secretPaths[0]));
+        });
+
+        it("refuses a secret script, which would end up readable in the pod spec", async () => {
+            pulumi.runtime.setAllConfig(asEngineConfig({ "dind:target": "kubernetes", "dind:script": "docker login -p hunter22" }), ["dind:script"]);
+            delete require.cache[require.resolve(PROGRAM)];
+            const { error, registered } = await captureFailure(() => require(PROGRAM));
+            assert.match(error.message, /^dind:script: expected a plain value/);
+            assert.ok(!error.message.includes("hunter22"), "the error must not print the secret");
+            assert.equal(registered, 0);
         });
 
         it("leaves a disabled registry section out", () => {

@@ -166,14 +166,14 @@ describe("registry settings", () => {
             const captured = await capture(() => {
                 credentials = createRegistryCredentials("r", [{ username: "ci" }, { username: "alice", password: "given" }], {});
             });
-            assert.deepEqual(captured.ofType(RANDOM_PASSWORD).map((r) => r.name).sort(), ["r-user-alice-salt", "r-user-ci"]);
-            const generated = captured.get(RANDOM_PASSWORD, "r-user-ci");
+            assert.deepEqual(captured.ofType(RANDOM_PASSWORD).map((r) => r.name).sort(), ["r-password-ci", "r-salt-alice"]);
+            const generated = captured.get(RANDOM_PASSWORD, "r-password-ci");
             assert.equal(generated.inputs.length, 32);
             assert.equal(generated.inputs.special, false, "pasted into `docker login`, so no shell-special characters");
             assert.ok(await isSecret(credentials.htpasswd));
             assert.ok(await isSecret(credentials.passwords));
             const file = await valueOf(credentials.htpasswd);
-            assert.equal(file, `ci:${generated.state.bcryptHash}\nalice:${htpasswdHash("given", captured.get(RANDOM_PASSWORD, "r-user-alice-salt").state.result)}\n`);
+            assert.equal(file, `ci:${generated.state.bcryptHash}\nalice:${htpasswdHash("given", captured.get(RANDOM_PASSWORD, "r-salt-alice").state.result)}\n`);
             assert.deepEqual(await valueOf(credentials.passwords), { ci: generated.state.result, alice: "given" });
         });
 

@@ -120,11 +120,11 @@ describe("SelfHostedRegistry", () => {
                 {},
                 { upstream: "https://ghcr.io", upstreamUsername: "bot", upstreamPassword: "token", storage: { persistent: true } },
                 { mode: "private", users: [{ username: "ci" }], serviceType: "LoadBalancer", hostnames: ["registry.example.com"] },
-                { mode: "private", storage: { existingClaim: "kept" }, resources: { requests: { cpu: "1" } } },
+                { mode: "private", namespace: "images", storage: { existingClaim: "kept" }, resources: { requests: { cpu: "1" } } },
             ];
             for (const args of variants) {
                 const { captured } = await deploy(args);
-                assert.ok(validateManifests(captured) >= 6);
+                assert.ok(validateManifests(captured) >= 5);
             }
         });
 
@@ -249,7 +249,7 @@ describe("SelfHostedRegistry", () => {
             const htpasswd = mountedSecretFile(pod, env.REGISTRY_AUTH_HTPASSWD_PATH);
             const lines = Object.fromEntries(htpasswd.trim().split("\n").map((line) => line.split(/:(.*)/s).slice(0, 2)));
             assert.deepEqual(Object.keys(lines).sort(), ["alice", "ci"]);
-            const generated = captured.get(RANDOM_PASSWORD, "registry-user-ci");
+            const generated = captured.get(RANDOM_PASSWORD, "registry-password-ci");
             assert.ok(bcrypt.compareSync(generated.state.result, lines.ci));
             assert.ok(bcrypt.compareSync("correct horse", lines.alice));
             assert.ok(!htpasswd.includes("correct horse") && !htpasswd.includes(generated.state.result), "no password in clear");
@@ -272,7 +272,7 @@ describe("SelfHostedRegistry", () => {
             assert.equal(file(first), file(second), "a new hash would replace the Secret and restart the registry on every `pulumi up`");
             const [alice, bob] = file(first).trim().split("\n").map((line) => line.split(":")[1]);
             assert.notEqual(alice, bob);
-            assert.ok(first.captured.get(RANDOM_PASSWORD, "registry-user-alice-salt"));
+            assert.ok(first.captured.get(RANDOM_PASSWORD, "registry-salt-alice"));
         });
 
         it("runs without accounts when none are given, mounting no htpasswd", async () => {
@@ -350,7 +350,7 @@ describe("SelfHostedRegistry", () => {
         });
 
         it("reattaches a kept claim without creating one", async () => {
-            const { captured, mountAt, volume, component } = await deploy({ mode: "private", storage: { existingClaim: "registry-data-kept" } });
+            const { captured, mountAt, volume, component } = await deploy({ mode: "private", namespace: "images", storage: { existingClaim: "registry-data-kept" } });
             assert.equal(captured.ofType(PVC).length, 0);
             assert.equal(volume(mountAt("/var/lib/registry").name).persistentVolumeClaim.claimName, "registry-data-kept");
             assert.equal(await valueOf(component.claimName), "registry-data-kept");
@@ -380,7 +380,7 @@ describe("SelfHostedRegistry", () => {
             ["a bad IP address", () => ({ ipAddresses: ["10.0.0.300"] }), /^args\.ipAddresses\[0\]: expected an IPv4 or IPv6 address/],
             ["a size that is no quantity", () => ({ storage: { size: "20 GB" } }), /^args\.storage\.size: expected a Kubernetes quantity/],
             ["a storage class for an emptyDir", () => ({ storage: { storageClass: "fast" } }), /^args\.storage\.storageClass: expected nothing for an emptyDir/],
-            ["a size with an existing claim", () => ({ storage: { existingClaim: "kept", size: "1Gi" } }), /^args\.storage\.size: expected nothing with args\.storage\.existingClaim/],
+            ["a size with an existing claim", () => ({ namespace: "images", storage: { existingClaim: "kept", size: "1Gi" } }), /^args\.storage\.size: expected nothing with args\.storage\.existingClaim/],
             ["a CA certificate without its key", () => ({ caCertPem: ca().certPem }), /^args\.caKeyPem: expected the private key of args\.caCertPem, which is given, got nothing$/],
             ["a CA key without its certificate", () => ({ caKeyPem: ca().keyPem }), /^args\.caCertPem: expected the CA certificate of args\.caKeyPem/],
             ["a CA that is no certificate", () => ({ caCertPem: "hello", caKeyPem: ca().keyPem }), /^args\.caCertPem: expected a PEM-encoded X\.509 certificate/],
@@ -394,6 +394,9 @@ describe("SelfHostedRegistry", () => {
             ["a limit that is no quantity", () => ({ resources: { limits: { memory: "lots" } } }), /^args\.resources\.limits\.memory: expected a Kubernetes quantity/],
             ["a namespace that is no name", () => ({ namespace: "CI" }), /^args\.namespace: expected a lower-case RFC 1123 name/],
             ["an empty image", () => ({ image: "" }), /^args\.image: expected a non-empty string/],
+            ["an existing claim in a namespace not made yet", () => ({ mode: "private", storage: { existingClaim: "kept" } }), /^args\.namespace: expected the namespace of storage\.existingClaim/],
+            ["an open private registry outside the cluster", () => ({ mode: "private", serviceType: "LoadBalancer" }), /^args\.serviceType: expected ClusterIP for a private registry without users/],
+            ["a logged-in mirror outside the cluster", () => ({ serviceType: "NodePort", upstreamUsername: "bot", upstreamPassword: "token" }), /^args\.serviceType: expected ClusterIP for a mirror that logs in upstream/],
         ];
         for (const [what, args, message] of cases) {
             it(`rejects ${what}, registering nothing`, async () => {
