@@ -2,6 +2,7 @@ import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { KeyPair, createDaemonTls } from "./certificates";
+import { LOOPBACK, dockerVolumeName, goDuration, stackVolumeName, toEnvs } from "./dockerHost";
 import {
     CLIENT_CERT_DIR,
     DEFAULT_CLI_IMAGE,
@@ -108,7 +109,6 @@ const DEFAULTS = {
 };
 
 /** The only host address anything is published on. */
-const LOOPBACK = "127.0.0.1";
 /** The client's working directory, where an output directory or volume is mounted. */
 const OUTPUT_DIR = "/output";
 /** dockerd stops its own containers on SIGTERM (15 s by default) before it exits; killing it sooner risks the image store. */
@@ -181,32 +181,6 @@ function validateClient(value: unknown, argument: string): ClientSettings {
     };
 }
 
-const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-
-function dockerVolumeName(value: unknown, argument: string): string {
-    if (typeof value !== "string" || !VOLUME_NAME.test(value)) {
-        throw new InvalidArgumentError(argument, value, "a Docker volume name (letters, digits, '_', '.', '-', starting with a letter or digit)");
-    }
-    return value;
-}
-
-/**
- * Named after project, stack and component rather than auto-named, so a volume
- * kept by `pulumi destroy` is adopted by the next `up` of the same stack instead
- * of lingering unused (Docker returns an existing volume when one is created again).
- */
-function dataVolumeName(name: string): string {
-    return `${pulumi.getProject()}-${pulumi.getStack()}-${name}-docker`.replace(/[^a-zA-Z0-9_.-]/g, "-");
-}
-
-/** Seconds as Go formats a time.Duration (`90` is "1m30s"): the provider compares healthcheck durations as strings. */
-function goDuration(seconds: number): string {
-    const hours = Math.floor(seconds / 3600);
-    const minutes = Math.floor((seconds % 3600) / 60);
-    const rest = `${minutes}m${seconds % 60}s`;
-    return hours > 0 ? `${hours}h${rest}` : minutes > 0 ? rest : `${seconds}s`;
-}
-
 type Upload = docker.types.input.ContainerUpload;
 type Mount = docker.types.input.ContainerMount;
 
@@ -227,10 +201,6 @@ function tlsUploads(dir: string, caCertPem: pulumi.Output<string>, pair: KeyPair
         { file: `${dir}/${TLS_FILES.cert}`, content: pair.certPem },
         { file: `${dir}/${TLS_FILES.key}`, content: pair.privateKeyPem, permissions: "0600" },
     ];
-}
-
-function toEnvs(env: Record<string, string>): string[] {
-    return Object.entries(env).map(([key, value]) => `${key}=${value}`);
 }
 
 /**
@@ -279,7 +249,7 @@ export class LocalDind extends pulumi.ComponentResource {
                 },
                 child,
             ).name;
-        const volume = new docker.Volume(`${name}-data`, { name: dataVolumeName(name) }, { ...child, retainOnDelete: settings.retainDataVolume });
+        const volume = new docker.Volume(`${name}-data`, { name: stackVolumeName(name, "docker") }, { ...child, retainOnDelete: settings.retainDataVolume });
         const tls =
             access.transport === "tls"
                 ? createDaemonTls(`${name}-tls`, { dnsNames: ["localhost", alias], ipAddresses: [LOOPBACK] }, child)

@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { createCertificateAuthority, existingCertificateAuthority, issueCertificate } from "./certificates";
 import { RegistryWiring, mirrorUrlFor } from "./daemon";
+import { LOOPBACK, dockerVolumeName, goDuration, stackVolumeName } from "./dockerHost";
 import {
     HTPASSWD_FILE,
     REGISTRY_AUTH_DIR,
@@ -13,14 +13,14 @@ import {
     RegistryArgs,
     RegistryMode,
     RegistrySettings,
-    certificateNames,
     createRegistryCredentials,
+    registryCertificates,
     registryEnvironment,
     registrySecretEnvironment,
     registrySecretValues,
     validateRegistryArgs,
 } from "./registrySettings";
-import { InvalidArgumentError, booleanValue, integerInRange, lowerCaseDnsName, nonEmptyString } from "./validation";
+import { booleanValue, integerInRange, lowerCaseDnsName, nonEmptyString } from "./validation";
 
 export interface LocalRegistryArgs extends RegistryArgs {
     /** The Docker network to join (a docker.Network's name), where daemons reach the registry as `alias`. Default: a new bridge network (see `networkName`). */
@@ -47,8 +47,6 @@ export interface LocalRegistrySettings extends RegistrySettings {
 const DEFAULTS = { keepImageLocally: true };
 
 /** The only host address the registry is published on. */
-const LOOPBACK = "127.0.0.1";
-const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const HEALTH_URL = `https://localhost:${REGISTRY_PORT}/`;
 
 /**
@@ -61,20 +59,13 @@ const HEALTH_URL = `https://localhost:${REGISTRY_PORT}/`;
  */
 const HEALTHCHECK = {
     tests: ["CMD-SHELL", `wget -q -O /dev/null --no-check-certificate ${HEALTH_URL} || curl -fsSk -o /dev/null ${HEALTH_URL}`],
-    interval: "5s",
-    timeout: "5s",
+    interval: goDuration(5),
+    timeout: goDuration(5),
     retries: 3,
-    startPeriod: "30s",
+    startPeriod: goDuration(30),
 };
 /** How long `pulumi up` waits for the registry to turn healthy. */
 const WAIT_SECONDS = 60;
-
-function volumeName(value: unknown, argument: string): string {
-    if (typeof value !== "string" || !VOLUME_NAME.test(value)) {
-        throw new InvalidArgumentError(argument, value, "a Docker volume name (letters, digits, '_', '.', '-', starting with a letter or digit)");
-    }
-    return value;
-}
 
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
 export function validateLocalRegistryArgs(args: LocalRegistryArgs, prefix = "args."): LocalRegistrySettings {
@@ -84,7 +75,7 @@ export function validateLocalRegistryArgs(args: LocalRegistryArgs, prefix = "arg
         alias: args.alias === undefined ? undefined : lowerCaseDnsName(args.alias, `${prefix}alias`),
         port: args.port === undefined ? undefined : integerInRange(args.port, 1, 65535, `${prefix}port`),
         keepImageLocally: booleanValue(args.keepImageLocally ?? DEFAULTS.keepImageLocally, `${prefix}keepImageLocally`),
-        volumeName: args.volumeName === undefined ? undefined : volumeName(args.volumeName, `${prefix}volumeName`),
+        volumeName: args.volumeName === undefined ? undefined : dockerVolumeName(args.volumeName, `${prefix}volumeName`),
     };
 }
 
@@ -128,16 +119,17 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
         // name lets the next `up` adopt it. A mirror's volume is only a cache and goes with it.
         const volume = new docker.Volume(
             `${name}-data`,
-            { name: settings.volumeName ?? defaultVolumeName(name) },
+            { name: settings.volumeName ?? stackVolumeName(name, "registry") },
             { ...child, retainOnDelete: settings.mode === "private" },
         );
 
         const published = settings.port !== undefined;
-        const names = certificateNames({ dnsNames: [alias, ...(published ? ["localhost"] : [])], ipAddresses: published ? [LOOPBACK] : [] }, settings);
-        const ca = settings.ca
-            ? existingCertificateAuthority(settings.ca.certPem, settings.ca.keyPem)
-            : createCertificateAuthority(name, "pulumi-dind registry CA", child);
-        const server = issueCertificate(`${name}-server`, ca, { commonName: alias, ...names, usage: "server" }, child);
+        const { ca, server } = registryCertificates(
+            name,
+            settings,
+            { commonName: alias, dnsNames: [alias, ...(published ? ["localhost"] : [])], ipAddresses: published ? [LOOPBACK] : [] },
+            child,
+        );
 
         const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 32, special: false }, child);
         const credentials = createRegistryCredentials(name, settings.users, child);
@@ -201,7 +193,3 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
     }
 }
 
-/** Unique per stack, so two stacks on one host never share a registry's images. */
-function defaultVolumeName(name: string): string {
-    return `${pulumi.getProject()}-${pulumi.getStack()}-${name}-registry`.replace(/[^a-zA-Z0-9_.-]/g, "-");
-}

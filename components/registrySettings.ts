@@ -8,6 +8,7 @@ import * as crypto from "crypto";
 import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { CertificateAuthority, KeyPair, createCertificateAuthority, existingCertificateAuthority, issueCertificate } from "./certificates";
 import { InvalidArgumentError, arrayOf, booleanValue, dnsName, ipAddress, lowerCaseDnsName, mirrorUrl, nonEmptyString, oneOf, pemCertificate, quantity } from "./validation";
 
 /** A pull-through `mirror` of one upstream registry, or a `private` registry that accepts pushes. */
@@ -329,6 +330,23 @@ export function certificateNames(
         dnsNames: [...new Set([...own.dnsNames, ...settings.hostnames.map((h) => h.toLowerCase())])],
         ipAddresses: [...new Set([...own.ipAddresses, ...settings.ipAddresses])],
     };
+}
+
+/**
+ * The registry's CA (the user's, or a new one) and its server certificate for
+ * `own` names plus the user's `hostnames` and `ipAddresses`.
+ */
+export function registryCertificates(
+    name: string,
+    settings: Pick<RegistrySettings, "ca" | "hostnames" | "ipAddresses">,
+    own: { commonName: string; dnsNames: string[]; ipAddresses: string[] },
+    opts: pulumi.CustomResourceOptions,
+): { ca: CertificateAuthority; server: KeyPair } {
+    const ca = settings.ca
+        ? existingCertificateAuthority(settings.ca.certPem, settings.ca.keyPem)
+        : createCertificateAuthority(name, "pulumi-dind registry CA", opts);
+    const server = issueCertificate(`${name}-server`, ca, { commonName: own.commonName, ...certificateNames(own, settings), usage: "server" }, opts);
+    return { ca, server };
 }
 
 /** An htpasswd file: one `user:bcrypt-hash` line per user, as distribution reads it. */

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { createCertificateAuthority, existingCertificateAuthority, issueCertificate } from "./certificates";
 import { RegistryWiring, mirrorUrlFor } from "./daemon";
 import {
     HTPASSWD_FILE,
@@ -16,8 +15,8 @@ import {
     RegistryStorage,
     RegistryStorageArgs,
     SECRET_KEYS,
-    certificateNames,
     createRegistryCredentials,
+    registryCertificates,
     registryEnvironment,
     registrySecretEnvironment,
     registrySecretValues,
@@ -130,11 +129,12 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         const labels = { "app.kubernetes.io/name": "registry", "app.kubernetes.io/instance": serviceName, "app.kubernetes.io/managed-by": "pulumi" };
         const metadata = { namespace, labels };
 
-        const names = certificateNames({ dnsNames: serviceDnsNames(serviceName, namespaceName), ipAddresses: [] }, settings);
-        const ca = settings.ca
-            ? existingCertificateAuthority(settings.ca.certPem, settings.ca.keyPem)
-            : createCertificateAuthority(name, "pulumi-dind registry CA", child);
-        const server = issueCertificate(`${name}-server`, ca, { commonName: `${serviceName}.${namespaceName}.svc`, ...names, usage: "server" }, child);
+        const { ca, server } = registryCertificates(
+            name,
+            settings,
+            { commonName: `${serviceName}.${namespaceName}.svc`, dnsNames: serviceDnsNames(serviceName, namespaceName), ipAddresses: [] },
+            child,
+        );
         // Auto-named, so a renewed certificate or a changed password is a new object and the pod rolls onto it.
         const tlsSecret = new k8s.core.v1.Secret(
             `${name}-tls`,
