@@ -35,6 +35,7 @@ const TARGET_KEYS: Record<Target, string[]> = {
         "workload",
         "replicas",
         "nativeSidecar",
+        "jobTimeoutSeconds",
         "dockerStorage",
         "output",
         "caConfigMapName",

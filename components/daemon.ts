@@ -196,16 +196,28 @@ export function waitForDaemonScript(timeoutSeconds: number): string {
 export const IDLE_SCRIPT = "trap 'exit 0' TERM INT\nwhile :; do sleep 86400 & wait $!; done";
 
 /**
+ * Runs the script given as $1 in a child shell and hands SIGTERM on to it: the
+ * container's first process ignores signals it has no handler for, so a script
+ * run directly would sit out the whole grace period and be killed.
+ */
+export const RUN_SCRIPT_AS_CHILD = [
+    '/bin/sh -c "$1" &',
+    "child=$!",
+    `trap 'kill -TERM "$child" 2>/dev/null' TERM INT`,
+    'while :; do wait "$child"; status=$?; kill -0 "$child" 2>/dev/null || exit "$status"; done',
+].join("\n");
+
+/**
  * The client container's command: optionally wait for the daemon, then run the
- * user's script with `set -e` so a failing step fails the job, or idle.
+ * user's script with `set -e` so a failing step fails the job, or idle. The
+ * script travels as an argument, untouched by the runner's own quoting.
  */
 export function clientCommand(options: { script?: string; waitTimeoutSeconds?: number }): string[] {
-    const parts: string[] = [];
-    if (options.waitTimeoutSeconds !== undefined) {
-        parts.push(waitForDaemonScript(options.waitTimeoutSeconds));
+    const wait = options.waitTimeoutSeconds === undefined ? [] : [waitForDaemonScript(options.waitTimeoutSeconds)];
+    if (options.script === undefined) {
+        return ["/bin/sh", "-c", [...wait, IDLE_SCRIPT].join("\n")];
     }
-    parts.push(options.script !== undefined ? `set -e\n${options.script}` : IDLE_SCRIPT);
-    return ["/bin/sh", "-c", parts.join("\n")];
+    return ["/bin/sh", "-c", [...wait, RUN_SCRIPT_AS_CHILD].join("\n"), "dind-client", `set -e\n${options.script}`];
 }
 
 /** The daemon-facing arguments both variants take, validated. */

@@ -342,7 +342,7 @@ export class DindDeployment extends pulumi.ComponentResource {
         const dockerd: k8s.types.input.core.v1.Container = {
             name: "dockerd",
             image: settings.dindImage,
-            args: dockerdArgsFor(settings.transport, settings.daemon),
+            args: kubernetesLiteral(dockerdArgsFor(settings.transport, settings.daemon)),
             env: toEnv(dindEnv),
             securityContext: { privileged: true },
             ports: settings.transport === "tls" ? [{ name: "docker-tls", containerPort: TLS_PORT, protocol: "TCP" }] : undefined,
@@ -359,10 +359,12 @@ export class DindDeployment extends pulumi.ComponentResource {
         const client: k8s.types.input.core.v1.Container = {
             name: "client",
             image: settings.cliImage,
-            command: clientCommand({
-                script: settings.script,
-                waitTimeoutSeconds: settings.nativeSidecar ? undefined : settings.startupTimeoutSeconds,
-            }),
+            command: kubernetesLiteral(
+                clientCommand({
+                    script: settings.script,
+                    waitTimeoutSeconds: settings.nativeSidecar ? undefined : settings.startupTimeoutSeconds,
+                }),
+            ),
             env: toEnv(clientEnv),
             workingDir: settings.output?.mountPath,
             securityContext: {
@@ -538,6 +540,14 @@ export class DindDeployment extends pulumi.ComponentResource {
             { ...opts, ...USER_DATA_OPTIONS },
         ).metadata.name;
     }
+}
+
+/**
+ * Kubernetes expands `$(NAME)` and turns `$$` into `$` in command and args;
+ * doubling every `$` hands the shell its script as written.
+ */
+export function kubernetesLiteral(args: string[]): string[] {
+    return args.map((arg) => arg.replace(/\$/g, "$$$$"));
 }
 
 function toEnv(env: Record<string, string>): k8s.types.input.core.v1.EnvVar[] {

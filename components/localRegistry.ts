@@ -142,7 +142,7 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
         ];
         const uploads: docker.types.input.ContainerUpload[] = [
             { file: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.cert}`, content: server.certPem },
-            { file: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.key}`, content: server.privateKeyPem },
+            { file: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.key}`, content: server.privateKeyPem, permissions: "0600" },
             ...(settings.users.length > 0 ? [{ file: `${REGISTRY_AUTH_DIR}/${HTPASSWD_FILE}`, content: credentials.htpasswd }] : []),
         ];
 

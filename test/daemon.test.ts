@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import {
     clientCommand,
     clientEnvironment,
@@ -101,9 +101,37 @@ describe("registry CA paths", () => {
 
 describe("the client's command", () => {
     it("runs the script with set -e so a failing step fails the job", () => {
-        const [shell, flag, script] = clientCommand({ script: "docker pull busybox" });
-        assert.deepEqual([shell, flag], ["/bin/sh", "-c"]);
-        assert.equal(script, "set -e\ndocker pull busybox");
+        const command = clientCommand({ script: "true\nfalse\necho not reached" });
+        assert.deepEqual(command.slice(0, 2), ["/bin/sh", "-c"]);
+        assert.equal(command[4], "set -e\ntrue\nfalse\necho not reached");
+        let failure: any;
+        try {
+            execFileSync(command[0], command.slice(1), { stdio: "pipe", timeout: 10000 });
+        } catch (error) {
+            failure = error;
+        }
+        assert.equal(failure?.status, 1, "the script's first failing step decides the exit status");
+        assert.doesNotMatch(String(failure?.stdout), /not reached/);
+    });
+
+    it("hands SIGTERM on to the script, so a stopped pod ends within its grace period", async () => {
+        const script = "trap 'echo script got TERM; exit 3' TERM\necho started\nsleep 30 & wait $!";
+        const command = clientCommand({ script });
+        const child = spawn(command[0], command.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+        let output = "";
+        child.stdout.on("data", (chunk) => (output += chunk));
+        await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+        child.kill("SIGTERM");
+        const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+        assert.match(output, /script got TERM/);
+        assert.equal(status, 3, "the runner exits with the script's status");
+    });
+
+    it("passes the script through as written, quotes and dollars included", () => {
+        const script = `echo "pid=$$ 'single' \\"double\\" $(echo sub)"`;
+        const command = clientCommand({ script });
+        const out = execFileSync(command[0], command.slice(1), { encoding: "utf8", timeout: 10000 });
+        assert.match(out, /^pid=\d+ 'single' "double" sub$/m);
     });
 
     it("idles when there is no script, and stops at once on SIGTERM", () => {
@@ -114,6 +142,7 @@ describe("the client's command", () => {
     it("waits for the daemon first only when asked", () => {
         assert.ok(!clientCommand({ script: "true" })[2].includes("docker info"));
         assert.ok(clientCommand({ script: "true", waitTimeoutSeconds: 30 })[2].startsWith("deadline="));
+        assert.ok(clientCommand({ waitTimeoutSeconds: 30 })[2].startsWith("deadline="));
     });
 
     it("gives up waiting with a message and a non-zero status when no daemon answers", function () {

@@ -5,6 +5,7 @@ import { Captured, capture, captureFailure, sentAsSecret, urnTypeChain, valueOf 
 import { validateManifests } from "./kubernetesSchema";
 import { testCertificate } from "./pems";
 import { DindDeployment, DindDeploymentArgs } from "../components/dindDeployment";
+import { clientCommand } from "../components/daemon";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const JOB = "kubernetes:batch/v1:Job";
@@ -19,6 +20,11 @@ async function deploy(args: DindDeploymentArgs = {}, name = "dind") {
         component = new DindDeployment(name, args);
     });
     return { component, captured, ...podOf(captured) };
+}
+
+/** What a container runs once Kubernetes has expanded `$(NAME)` and `$$` in its command or args. */
+function asKubernetesRuns(args: string[]): string[] {
+    return args.map((arg) => arg.replace(/\$\$/g, "$"));
 }
 
 function podOf(captured: Captured) {
@@ -158,8 +164,7 @@ describe("DindDeployment", () => {
             assert.equal(spec.initContainers, undefined);
             assert.deepEqual(spec.containers.map((c: any) => c.name), ["dockerd", "client"]);
             assert.equal(dockerd.restartPolicy, undefined);
-            assert.match(client.command[2], /^deadline=\$\(\( \$\(date \+%s\) \+ 45 \)\)/);
-            assert.match(client.command[2], /docker ps$/);
+            assert.deepEqual(asKubernetesRuns(client.command), clientCommand({ script: "docker ps", waitTimeoutSeconds: 45 }));
         });
     });
 
@@ -171,7 +176,7 @@ describe("DindDeployment", () => {
             const job = captured.only(JOB);
             assert.equal(job.inputs.apiVersion, "batch/v1");
             assert.equal(spec.restartPolicy, "Never");
-            assert.deepEqual(client.command, ["/bin/sh", "-c", `set -e\n${script}`]);
+            assert.deepEqual(asKubernetesRuns(client.command), clientCommand({ script }));
         });
 
         it("bounds a Job in time, for Kubernetes and for pulumi up alike", async () => {
@@ -191,6 +196,14 @@ describe("DindDeployment", () => {
             const { captured } = await deploy({ output: {} });
             assert.equal(captured.only(DEPLOYMENT).inputs.spec.strategy.type, "Recreate");
             assert.equal((await deploy()).captured.only(DEPLOYMENT).inputs.spec.strategy, undefined);
+        });
+
+        it("doubles every $ so Kubernetes hands the script and flags to the shell as written", async () => {
+            const script = 'echo "pid=$$ host=$(DOCKER_HOST) $HOME"';
+            const { client, dockerd } = await deploy({ script, extraDockerdArgs: ["--label=cost=$(CENTER)"] });
+            assert.equal(client.command[4], 'set -e\necho "pid=$$$$ host=$$(DOCKER_HOST) $$HOME"');
+            assert.ok(!client.command.join("").match(/(^|[^$])\$(\$\$)*[^$]/), "no single $ left for Kubernetes to expand");
+            assert.ok(dockerd.args.includes("--label=cost=$$(CENTER)"));
         });
 
         it("keeps what the script writes on a retained claim mounted as its working directory", async () => {

@@ -6,6 +6,7 @@
  * Import this module before any component: setMocks must run before
  * @pulumi/pulumi sees a resource.
  */
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { mockTlsResource } from "./mocks/tls";
 import { mockRandomResource } from "./mocks/random";
@@ -57,7 +58,8 @@ function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, an
         return { metadata };
     }
     if (args.type.startsWith("docker:")) {
-        return { name: args.inputs.name ?? `${args.name}-mock`, imageId: `sha256:${"0".repeat(64)}` };
+        const imageId = `sha256:${crypto.createHash("sha256").update(String(args.inputs.name ?? args.name)).digest("hex")}`;
+        return { name: args.inputs.name ?? `${args.name}-mock`, imageId };
     }
     return {};
 }

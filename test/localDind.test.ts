@@ -250,7 +250,7 @@ describe("LocalDind", () => {
             assert.notEqual(client.inputs.privileged, true);
             assert.deepEqual(client.inputs.command, clientCommand({ script: SCRIPT, waitTimeoutSeconds: 120 }));
             assert.match(client.inputs.command[2], /^deadline=\$\(\( \$\(date \+%s\) \+ 120 \)\)/);
-            assert.ok(client.inputs.command[2].endsWith(`set -e\n${SCRIPT}`));
+            assert.equal(client.inputs.command[4], `set -e\n${SCRIPT}`);
             assert.deepEqual(client.inputs.networksAdvanced, [{ name: network.state.name }]);
             assert.equal(await valueOf(component.clientContainerName), client.state.name);
         });

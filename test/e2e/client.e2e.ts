@@ -299,18 +299,18 @@ describe("client library and dind-run against a nested daemon", function () {
             }
         });
 
-        it("kills and removes the container when aborted", async () => {
+        it("kills and removes the container when aborted", async function () {
+            // Were the container waited for rather than killed, `sleep 3000` would run past this bound.
+            this.timeout(120_000);
             const name = `pulumi-dind-client-e2e-abort-${id}`;
             const controller = new AbortController();
-            const running = run(nested, REGISTRY_IMAGE, ["sleep", "300"], { name, signal: controller.signal });
+            const running = run(nested, REGISTRY_IMAGE, ["sleep", "3000"], { name, signal: controller.signal });
             running.catch(() => undefined);
             await until("the container to run", 20_000, async () =>
                 (await nested.getContainer(name).inspect()).State.Running ? true : undefined,
             );
-            const abortedAt = Date.now();
             controller.abort();
             await assert.rejects(running, AbortError);
-            assert.ok(Date.now() - abortedAt < 10_000, "sleep 300 was killed, not waited for");
             assert.deepStrictEqual(await nested.listContainers({ all: true, filters: { name: [name] } }), []);
         });
     });

@@ -1,0 +1,144 @@
+/**
+ * The origin's Kubernetes experiment through DindDeployment, on a real engine: a Job pod whose
+ * daemon pulls busybox through a TLS registry mirror (Docker Hub is unreachable, so the mirror
+ * is the only way), saves it to the output volume and removes it, for each transport; the host's
+ * own image store stays untouched, and the daemon's API is reachable only as the transport says.
+ */
+import { strict as assert } from "assert";
+import { capture } from "../harness";
+import { DindDeployment } from "../../components/dindDeployment";
+import type { Transport } from "../../components/daemon";
+import { E2eRun, containerLogs } from "./support/e2eRun";
+import { runPod } from "./support/podRunner";
+import { TestRegistry, registryWithBusybox } from "./support/registryFixture";
+import { IMAGES, mirroredDind, ORIGIN_SCRIPT, assertHostHasNoBusybox, assertSavedImage, curlFrom, seconds, tlsFiles } from "./support/scenario";
+
+describe("e2e: DindDeployment pod pulls through a TLS mirror (origin's Kubernetes experiment)", function () {
+    let run: E2eRun;
+    let registry: TestRegistry;
+
+    before(async function () {
+        run = await new E2eRun("dindpod").start();
+        await assertHostHasNoBusybox(run);
+        registry = await registryWithBusybox(run);
+    });
+
+    after(async function () {
+        await run?.cleanup();
+        registry?.ca.dispose();
+        if (run) assert.deepEqual(await run.leftovers(), []);
+    });
+
+    it("refuses what it would not apply, naming it, before creating anything", async function () {
+        const build = (extra: object = {}) =>
+            capture(() => new DindDeployment("strict", { namespace: "e2e", workload: "Job", script: "true", ...extra }));
+        const before = (await run.leftovers()).sort();
+        // The NetworkPolicy is not applied: a capture holding one is refused.
+        await assert.rejects(runPod(await build(), { run, images: IMAGES }), /unsupported field kubernetes:networking.k8s.io\/v1:NetworkPolicy::strict-deny-ingress/);
+        const captured = await build({ networkPolicy: false });
+        const job = captured.only("kubernetes:batch/v1:Job");
+        job.inputs.spec.template.spec.containers[0].lifecycle = { preStop: { exec: { command: ["true"] } } };
+        await assert.rejects(runPod(captured, { run, images: IMAGES }), /unsupported field Job::strict-job\.spec\.template\.spec\.containers\[0\]\.lifecycle/);
+        delete job.inputs.spec.template.spec.containers[0].lifecycle;
+        await assert.rejects(runPod(captured, { run, images: {} }), /no local image for docker:29-dind/);
+        assert.deepEqual((await run.leftovers()).sort(), before, "nothing was created");
+    });
+
+    it("stops a Job that outlives jobTimeoutSeconds (activeDeadlineSeconds), the script ending on SIGTERM", async function () {
+        const captured = await capture(
+            () => new DindDeployment("deadline", { namespace: "e2e", workload: "Job", script: "echo started; sleep 600", jobTimeoutSeconds: 60, networkPolicy: false }),
+        );
+        const pod = await runPod(captured, { run, images: IMAGES });
+        try {
+            const completion = await pod.waitForCompletion(300_000);
+            assert.equal(completion.reason, "DeadlineExceeded");
+            assert.ok(!completion.succeeded);
+            assert.match(completion.containers.client.logs, /started/);
+            // 143 is SIGTERM reaching the script; 137 would be the SIGKILL after a grace period sat out.
+            assert.equal(completion.containers.client.exitCode, 143);
+        } finally {
+            await pod.remove();
+        }
+    });
+
+    // Kubernetes expands `$(NAME)` and turns `$$` into `$` in command and args; the runner does too.
+    it("passes the user's script to the shell as written ($$, $(DOCKER_HOST))", async function () {
+        const captured = await capture(
+            () =>
+                new DindDeployment("dollars", {
+                    namespace: "e2e",
+                    workload: "Job",
+                    output: {},
+                    script: 'echo "pid=$$" >dollars.txt\necho "host=$(DOCKER_HOST)" >>dollars.txt 2>/dev/null || true',
+                    networkPolicy: false,
+                }),
+        );
+        const pod = await runPod(captured, { run, images: IMAGES, networks: [{ name: registry.network }] });
+        try {
+            const completion = await pod.waitForCompletion(120_000);
+            assert.ok(completion.succeeded, completion.containers.client.logs);
+            const written = (await run.readVolumeFile(pod.volume("output"), "dollars.txt")).toString("utf8");
+            assert.match(written, /^pid=[0-9]+$/m, `$$ reached the shell as the PID:\n${written}`);
+            assert.doesNotMatch(written, /host=unix:/, `$(DOCKER_HOST) stayed a command substitution:\n${written}`);
+        } finally {
+            await pod.remove();
+        }
+    });
+
+    for (const transport of ["unix", "tls", "tcp"] as Transport[]) {
+        it(`${transport}: pulls busybox:latest only through the mirror, saves it to the output volume, leaves the host alone`, async function () {
+            const started = Date.now();
+            const captured = await capture(
+                () =>
+                    new DindDeployment(`pull-${transport}`, mirroredDind(registry, { workload: "Job", transport, output: {}, script: ORIGIN_SCRIPT })),
+            );
+            const pod = await runPod(captured, { run, images: IMAGES, networks: [{ name: registry.network }] });
+            try {
+                const podIp = await pod.ip(registry.network);
+
+                // Who can reach the daemon, checked while it runs (the runner stops sidecars in waitForCompletion).
+                const plain = await curlFrom(run, registry.network, [`http://${podIp}:2375/_ping`]);
+                assert.equal(plain.exitCode, 7, `plaintext API on the pod's address must be refused: ${plain.output}`);
+                const tlsPort = await curlFrom(run, registry.network, ["-k", `https://${podIp}:2376/_ping`]);
+                if (transport === "tls") {
+                    assert.ok([35, 56].includes(tlsPort.exitCode), `a client without a certificate must be rejected: exit ${tlsPort.exitCode} ${tlsPort.output}`);
+                    const clientSecret = captured.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name.endsWith("client-tls"))!;
+                    const withCert = await curlFrom(
+                        run,
+                        registry.network,
+                        ["--cacert", "/tls/ca.pem", "--cert", "/tls/cert.pem", "--key", "/tls/key.pem", "--resolve", `localhost:2376:${podIp}`, "https://localhost:2376/_ping"],
+                        tlsFiles(clientSecret.inputs.stringData),
+                    );
+                    assert.equal(withCert.exitCode, 0, `the client pair is accepted (and the server cert verifies as localhost): ${withCert.output}`);
+                    assert.equal(withCert.output.trim(), "OK");
+                } else {
+                    assert.equal(tlsPort.exitCode, 7, `nothing listens on 2376: ${tlsPort.output}`);
+                }
+                if (transport === "tcp") {
+                    // Positive control: the daemon does serve plaintext TCP, on the pod's loopback.
+                    // (From the daemon's container: the Job's client may have finished already; same network namespace.)
+                    const local = await pod.exec("dockerd", ["docker", "-H", "tcp://127.0.0.1:2375", "version", "--format", "{{.Server.Version}}"], { timeoutMs: 30_000 });
+                    assert.equal(local.exitCode, 0, local.stderr);
+                }
+                if (transport === "unix") {
+                    const socket = await pod.exec("dockerd", ["sh", "-c", "test -S /var/run/dind/docker.sock && echo $DOCKER_HOST"], { timeoutMs: 30_000 });
+                    assert.equal(socket.stdout.trim(), "unix:///var/run/dind/docker.sock", socket.stderr);
+                }
+
+                const completion = await pod.waitForCompletion(240_000);
+                const daemonLogs = await containerLogs(pod.container("dockerd")).catch(() => "");
+                assert.ok(completion.succeeded, `client exited ${completion.containers.client.exitCode}:\n${completion.containers.client.logs}\n--- dockerd ---\n${daemonLogs.slice(-3000)}`);
+
+                const saved = await assertSavedImage(run, pod.volume("output"), "busybox.tar", "busybox:latest");
+                assert.ok(saved.bytes > 100_000, `busybox.tar is ${saved.bytes} bytes`);
+                await assertHostHasNoBusybox(run);
+
+                const registryLogs = await containerLogs(registry.container, Math.floor(started / 1000));
+                assert.match(registryLogs, /(GET|HEAD) \/v2\/library\/busybox\/manifests\/latest/, `the daemon asked the mirror for busybox; registry log:\n${registryLogs.slice(-3000)}`);
+                console.log(`      ${transport}: pod ${pod.name} done in ${seconds(started)} s (busybox.tar ${saved.bytes} bytes, ${saved.layers} layer(s))`);
+            } finally {
+                await pod.remove();
+            }
+        });
+    }
+});
