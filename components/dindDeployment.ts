@@ -33,6 +33,7 @@ import {
     ContainerResources,
     InvalidArgumentError,
     absolutePath,
+    arrayOf,
     booleanValue,
     containerResources,
     integerInRange,
@@ -251,7 +252,9 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
         dindResources: containerResources(args.dindResources, `${prefix}dindResources`, DEFAULTS.dindResources),
         clientResources: containerResources(args.clientResources, `${prefix}clientResources`, DEFAULTS.clientResources),
         nodeSelector: args.nodeSelector === undefined ? undefined : stringMap(args.nodeSelector, `${prefix}nodeSelector`),
-        tolerations: args.tolerations,
+        tolerations: optional(args.tolerations, `${prefix}tolerations`, (value, argument) =>
+            arrayOf(value, argument, (toleration, at) => knownKeys(toleration as object, ["key", "operator", "value", "effect", "tolerationSeconds"], at)),
+        ),
         networkPolicy: booleanValue(args.networkPolicy ?? DEFAULTS.networkPolicy, `${prefix}networkPolicy`),
     };
 }

@@ -303,6 +303,8 @@ export class LocalDind extends pulumi.ComponentResource {
                     mounts: [...socketMounts, ...(output ? [{ ...output, target: OUTPUT_DIR }] : [])],
                     networksAdvanced: [{ name: networkName }],
                     workingDir: OUTPUT_DIR,
+                    // Docker's default capabilities stay: the script writes into an output directory the user owns.
+                    securityOpts: ["no-new-privileges:true"],
                     restart: "no",
                     mustRun: false,
                 },

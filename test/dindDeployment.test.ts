@@ -350,6 +350,7 @@ describe("DindDeployment", () => {
             ["TLS switch in extra flags", { extraDockerdArgs: ["--tls=false"] }, /^args.extraDockerdArgs\[0\]/],
             ["short listener flag", { extraDockerdArgs: ["-Htcp://0.0.0.0:2375"] }, /^args.extraDockerdArgs\[0\]/],
             ["Job timeout under a minute", { workload: "Job", script: "true", jobTimeoutSeconds: 5 }, /^args.jobTimeoutSeconds: expected an integer from 60/],
+            ["misspelt toleration key", { tolerations: [{ key: "ci", effekt: "NoSchedule" } as any] }, /^args.tolerations\[0\].effekt: expected no such key/],
             ["resource that is no quantity", { dindResources: { limits: { memory: "lots" } } }, /^args.dindResources.limits.memory/],
         ];
         for (const [what, args, message] of cases) {

@@ -84,7 +84,7 @@ describe("LocalDind", () => {
             assert.equal(imageOf(captured, "d-image").inputs.name, "docker:29.1.2-dind");
         });
 
-        it("puts the daemon on its own bridge network under the alias dind, without links", async () => {
+        it("puts the daemon on its own bridge network under its component name, without links", async () => {
             const { component, dind, network } = await deploy(UNIX);
             assert.equal(network.inputs.driver, "bridge");
             assert.deepEqual(dind.inputs.networksAdvanced, [{ name: network.state.name, aliases: ["d"] }]);
@@ -248,6 +248,7 @@ describe("LocalDind", () => {
             assert.match(image.inputs.name, /^docker:(29|[3-9]\d)[-.].*cli/);
             assert.equal(client.inputs.image, image.state.imageId);
             assert.notEqual(client.inputs.privileged, true);
+            assert.deepEqual(client.inputs.securityOpts, ["no-new-privileges:true"], "the client cannot gain privileges through setuid binaries");
             assert.deepEqual(client.inputs.command, clientCommand({ script: SCRIPT, waitTimeoutSeconds: 120 }));
             assert.match(client.inputs.command[2], /^deadline=\$\(\( \$\(date \+%s\) \+ 120 \)\)/);
             assert.equal(client.inputs.command[4], `set -e\n${SCRIPT}`);

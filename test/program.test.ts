@@ -5,7 +5,7 @@ import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { capture, captureFailure, sentAsSecret, valueOf } from "./harness";
 import { validateManifests } from "./kubernetesSchema";
-import { testCertificate } from "./pems";
+import { testCa, testCertificate } from "./pems";
 import { loadProgramConfig } from "../config";
 
 const ROOT = path.join(__dirname, "..");
@@ -113,16 +113,38 @@ describe("the program", () => {
     });
 
     describe("secrets in configuration", () => {
-        it("keeps registry passwords and a brought CA key secret even when the stack file has them in plain text", () => {
-            const config = loadProgramConfig(
+        it("keeps registry passwords, upstream credentials and a brought CA key secret even when the stack file has them in plain text", async () => {
+            const ca = testCa();
+            const privateRegistry = loadProgramConfig(
                 asEngineConfig({
                     "dind:target": "kubernetes",
-                    "dind:selfHostedRegistry": { enabled: true, mode: "private", users: [{ username: "ci", password: "hunter22" }] },
+                    "dind:selfHostedRegistry": {
+                        enabled: true,
+                        mode: "private",
+                        users: [{ username: "ci", password: "hunter22" }],
+                        caCertPem: ca.certPem,
+                        caKeyPem: ca.keyPem,
+                    },
                 }),
             );
-            assert.equal(config.target, "kubernetes");
-            const password = config.registry?.users?.[0].password;
-            assert.ok(pulumi.Output.isInstance(password));
+            const mirror = loadProgramConfig(
+                asEngineConfig({
+                    "dind:target": "docker",
+                    "dind:socketDirectory": "/run/dind",
+                    "dind:selfHostedRegistry": { enabled: true, upstreamUsername: "bot", upstreamPassword: "token" },
+                }),
+            );
+            const secrets = {
+                password: privateRegistry.registry?.users?.[0].password,
+                caKeyPem: privateRegistry.registry?.caKeyPem,
+                upstreamUsername: mirror.registry?.upstreamUsername,
+                upstreamPassword: mirror.registry?.upstreamPassword,
+            };
+            for (const [field, value] of Object.entries(secrets)) {
+                assert.ok(pulumi.Output.isInstance(value) && (await pulumi.isSecret(pulumi.output(value))), `${field} is a secret`);
+            }
+            assert.equal(await valueOf(pulumi.output(secrets.caKeyPem)), ca.keyPem, "the value itself is kept");
+            assert.equal(privateRegistry.registry?.caCertPem, ca.certPem, "the CA certificate is public and stays plain");
         });
 
         it("sends a given registry password to the engine only as a secret", async () => {
