@@ -13,6 +13,7 @@ import {
     mtu as validMtu,
     nonEmptyString,
     oneOf,
+    optional,
     pemCertificateInput,
     registryHost,
 } from "./validation";
@@ -261,7 +262,7 @@ export function validateDaemonArgs(args: DaemonArgs, prefix: string): DaemonSett
     return {
         registryMirrors,
         registries,
-        mtu: args.mtu === undefined ? undefined : validMtu(args.mtu, `${prefix}mtu`),
+        mtu: optional(args.mtu, `${prefix}mtu`, validMtu),
         extraDockerdArgs: arrayOf(args.extraDockerdArgs ?? [], `${prefix}extraDockerdArgs`, extraDockerdArg),
     };
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { createDaemonTls } from "./certificates";
+import { createPodSecurityNamespace } from "./namespace";
 import {
     CERTS_D,
     CLIENT_CERT_DIR,
@@ -42,6 +43,7 @@ import {
     lowerCaseDnsName,
     nonEmptyString,
     oneOf,
+    optional,
     quantity,
     stringMap,
 } from "./validation";
@@ -157,7 +159,7 @@ const DEFAULTS = {
 };
 
 /** Objects that hold user data outlive `pulumi destroy` and renames; delete them with kubectl when done. */
-export const USER_DATA_OPTIONS = { retainOnDelete: true } as const;
+const USER_DATA_OPTIONS = { retainOnDelete: true } as const;
 
 /** Names of the pod's volumes. */
 const VOLUME = {
@@ -169,10 +171,6 @@ const VOLUME = {
     trustedCas: "trusted-cas",
     output: "output",
 } as const;
-
-function optional<T>(value: unknown, argument: string, check: (value: unknown, argument: string) => T): T | undefined {
-    return value === undefined ? undefined : check(value, argument);
-}
 
 function validateOutput(value: OutputVolumeArgs, argument: string): DindSettings["output"] {
     const output = knownKeys(value, ["existingClaimName", "size", "storageClass", "mountPath"], argument);
@@ -188,7 +186,7 @@ function validateOutput(value: OutputVolumeArgs, argument: string): DindSettings
 export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "args."): DindSettings {
     const workload = oneOf(args.workload ?? DEFAULTS.workload, WORKLOADS, `${prefix}workload`);
     const nativeSidecar = booleanValue(args.nativeSidecar ?? DEFAULTS.nativeSidecar, `${prefix}nativeSidecar`);
-    const script = args.script === undefined ? undefined : nonEmptyString(args.script, `${prefix}script`);
+    const script = optional(args.script, `${prefix}script`, nonEmptyString);
     if (workload === "Job" && script === undefined) {
         throw new InvalidArgumentError(`${prefix}script`, script, "a script for the Job to run (a Job ends when it does)");
     }
@@ -201,7 +199,7 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
         );
     }
     const replicas = integerInRange(args.replicas ?? DEFAULTS.replicas, 0, 1000, `${prefix}replicas`);
-    const namespace = args.namespace === undefined ? undefined : kubernetesName(args.namespace, `${prefix}namespace`);
+    const namespace = optional(args.namespace, `${prefix}namespace`, kubernetesName);
     const storage = knownKeys(args.dockerStorage ?? {}, ["persistent", "size", "storageClass"], `${prefix}dockerStorage`);
     const dockerStorage = {
         persistent: booleanValue(storage.persistent ?? false, `${prefix}dockerStorage.persistent`),
@@ -251,7 +249,7 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
         clientTrustsRegistryCas: booleanValue(args.clientTrustsRegistryCas ?? DEFAULTS.clientTrustsRegistryCas, `${prefix}clientTrustsRegistryCas`),
         dindResources: containerResources(args.dindResources, `${prefix}dindResources`, DEFAULTS.dindResources),
         clientResources: containerResources(args.clientResources, `${prefix}clientResources`, DEFAULTS.clientResources),
-        nodeSelector: args.nodeSelector === undefined ? undefined : stringMap(args.nodeSelector, `${prefix}nodeSelector`),
+        nodeSelector: optional(args.nodeSelector, `${prefix}nodeSelector`, stringMap),
         tolerations: optional(args.tolerations, `${prefix}tolerations`, (value, argument) =>
             arrayOf(value, argument, (toleration, at) => knownKeys(toleration as object, ["key", "operator", "value", "effect", "tolerationSeconds"], at)),
         ),
@@ -287,10 +285,12 @@ export class DindDeployment extends pulumi.ComponentResource {
         super("dind:index:DindDeployment", name, {}, opts);
         const child = { parent: this };
 
-        // Deleting a namespace deletes its claims: one that holds retained claims is retained with them.
+        // dind must be privileged, so its namespace must admit privileged pods; keeping it separate confines that.
         const holdsUserData = settings.dockerStorage.persistent || (settings.output !== undefined && settings.output.existingClaimName === undefined);
         const namespace =
-            settings.namespace !== undefined ? pulumi.output(settings.namespace) : this.createNamespace(name, holdsUserData, child);
+            settings.namespace !== undefined
+                ? pulumi.output(settings.namespace)
+                : createPodSecurityNamespace(`${name}-namespace`, name, "privileged", holdsUserData, child);
         const labels = { "app.kubernetes.io/name": "dind", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "pulumi" };
         const endpoints = daemonEndpoints(settings.transport);
 
@@ -448,25 +448,6 @@ export class DindDeployment extends pulumi.ComponentResource {
             clientTlsSecretName: this.clientTlsSecretName,
             outputClaimName: this.outputClaimName,
         });
-    }
-
-    /** dind must be privileged, so its namespace must admit privileged pods; keeping it separate confines that. */
-    private createNamespace(name: string, holdsUserData: boolean, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
-        const namespace = new k8s.core.v1.Namespace(
-            `${name}-namespace`,
-            {
-                metadata: {
-                    name,
-                    labels: {
-                        "pod-security.kubernetes.io/enforce": "privileged",
-                        "pod-security.kubernetes.io/warn": "privileged",
-                        "pod-security.kubernetes.io/audit": "privileged",
-                    },
-                },
-            },
-            holdsUserData ? { ...opts, ...USER_DATA_OPTIONS } : opts,
-        );
-        return namespace.metadata.name;
     }
 
     private createTlsSecrets(name: string, namespace: pulumi.Input<string>, opts: pulumi.CustomResourceOptions) {

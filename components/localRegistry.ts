@@ -20,7 +20,7 @@ import {
     registrySecretValues,
     validateRegistryArgs,
 } from "./registrySettings";
-import { booleanValue, integerInRange, lowerCaseDnsName, nonEmptyString } from "./validation";
+import { booleanValue, integerInRange, lowerCaseDnsName, nonEmptyString, optional } from "./validation";
 
 export interface LocalRegistryArgs extends RegistryArgs {
     /** The Docker network to join (a docker.Network's name), where daemons reach the registry as `alias`. Default: a new bridge network (see `networkName`). */
@@ -72,10 +72,10 @@ export function validateLocalRegistryArgs(args: LocalRegistryArgs, prefix = "arg
     return {
         ...validateRegistryArgs(args, prefix),
         networkName: typeof args.networkName === "string" ? nonEmptyString(args.networkName, `${prefix}networkName`) : args.networkName,
-        alias: args.alias === undefined ? undefined : lowerCaseDnsName(args.alias, `${prefix}alias`),
+        alias: optional(args.alias, `${prefix}alias`, lowerCaseDnsName),
         port: args.port === undefined ? undefined : integerInRange(args.port, 1, 65535, `${prefix}port`),
         keepImageLocally: booleanValue(args.keepImageLocally ?? DEFAULTS.keepImageLocally, `${prefix}keepImageLocally`),
-        volumeName: args.volumeName === undefined ? undefined : dockerVolumeName(args.volumeName, `${prefix}volumeName`),
+        volumeName: optional(args.volumeName, `${prefix}volumeName`, dockerVolumeName),
     };
 }
 

@@ -9,7 +9,7 @@ import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CertificateAuthority, KeyPair, createCertificateAuthority, existingCertificateAuthority, issueCertificate } from "./certificates";
-import { InvalidArgumentError, arrayOf, booleanValue, dnsName, ipAddress, lowerCaseDnsName, mirrorUrl, nonEmptyString, oneOf, pemCertificate, quantity } from "./validation";
+import { InvalidArgumentError, arrayOf, booleanValue, dnsName, ipAddress, lowerCaseDnsName, mirrorUrl, nonEmptyString, oneOf, optional, pemCertificate, quantity } from "./validation";
 
 /** A pull-through `mirror` of one upstream registry, or a `private` registry that accepts pushes. */
 export type RegistryMode = "mirror" | "private";
@@ -262,7 +262,7 @@ export function validateStorage(value: RegistryStorageArgs | undefined, mode: Re
     return {
         kind: "claim",
         size,
-        storageClass: storage.storageClass === undefined ? undefined : lowerCaseDnsName(storage.storageClass, `${argument}.storageClass`),
+        storageClass: optional(storage.storageClass, `${argument}.storageClass`, lowerCaseDnsName),
     };
 }
 

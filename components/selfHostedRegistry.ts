@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { RegistryWiring, mirrorUrlFor } from "./daemon";
+import { createPodSecurityNamespace } from "./namespace";
 import {
     HTPASSWD_FILE,
     REGISTRY_AUTH_DIR,
@@ -24,7 +25,7 @@ import {
     validateRegistryArgs,
     validateStorage,
 } from "./registrySettings";
-import { ContainerResources, InvalidArgumentError, containerResources, kubernetesName, oneOf } from "./validation";
+import { ContainerResources, InvalidArgumentError, containerResources, kubernetesName, oneOf, optional } from "./validation";
 
 export type RegistryServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
 export const REGISTRY_SERVICE_TYPES: readonly RegistryServiceType[] = ["ClusterIP", "NodePort", "LoadBalancer"];
@@ -65,7 +66,7 @@ const VOLUME = { tls: "tls", auth: "auth", data: "data" } as const;
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
 export function validateSelfHostedRegistryArgs(args: SelfHostedRegistryArgs, prefix = "args."): SelfHostedRegistrySettings {
     const registry = validateRegistryArgs(args, prefix);
-    const namespace = args.namespace === undefined ? undefined : kubernetesName(args.namespace, `${prefix}namespace`);
+    const namespace = optional(args.namespace, `${prefix}namespace`, kubernetesName);
     const serviceType = oneOf(args.serviceType ?? DEFAULTS.serviceType, REGISTRY_SERVICE_TYPES, `${prefix}serviceType`);
     const storage = validateStorage(args.storage, registry.mode, `${prefix}storage`);
     if (namespace === undefined && storage.kind === "existingClaim") {
@@ -83,7 +84,7 @@ export function validateSelfHostedRegistryArgs(args: SelfHostedRegistryArgs, pre
     return {
         ...registry,
         namespace,
-        serviceName: args.serviceName === undefined ? undefined : kubernetesName(args.serviceName, `${prefix}serviceName`),
+        serviceName: optional(args.serviceName, `${prefix}serviceName`, kubernetesName),
         serviceType,
         storage,
         resources: containerResources(args.resources, `${prefix}resources`, DEFAULTS.resources),
@@ -125,7 +126,12 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         super("dind:index:SelfHostedRegistry", name, {}, opts);
         const child = { parent: this };
 
-        const namespace = settings.namespace !== undefined ? pulumi.output(settings.namespace) : this.createNamespace(name, namespaceName, settings.storage.kind === "claim" && settings.mode === "private", child);
+        // A private registry's claim is retained, and so must be the namespace holding it.
+        const keepsImages = settings.storage.kind === "claim" && settings.mode === "private";
+        const namespace =
+            settings.namespace !== undefined
+                ? pulumi.output(settings.namespace)
+                : createPodSecurityNamespace(`${name}-namespace`, namespaceName, "restricted", keepsImages, child);
         const labels = { "app.kubernetes.io/name": "registry", "app.kubernetes.io/instance": serviceName, "app.kubernetes.io/managed-by": "pulumi" };
         const metadata = { namespace, labels };
 
@@ -278,24 +284,6 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
     }
 
     /** The registry runs as a non-root user with no privileges, so its namespace can enforce the strictest Pod Security level. */
-    /** Deleting a namespace deletes its claims: one that holds the retained image claim is retained with it. */
-    private createNamespace(name: string, namespaceName: string, holdsUserData: boolean, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
-        const namespace = new k8s.core.v1.Namespace(
-            `${name}-namespace`,
-            {
-                metadata: {
-                    name: namespaceName,
-                    labels: {
-                        "pod-security.kubernetes.io/enforce": "restricted",
-                        "pod-security.kubernetes.io/warn": "restricted",
-                        "pod-security.kubernetes.io/audit": "restricted",
-                    },
-                },
-            },
-            holdsUserData ? { ...opts, retainOnDelete: true } : opts,
-        );
-        return namespace.metadata.name;
-    }
 
     /**
      * Where the images live. A private registry's claim is retained on delete:

@@ -65,6 +65,11 @@ export function arrayOf<T>(value: unknown, argument: string, item: (element: unk
     return value.map((element, index) => item(element, `${argument}[${index}]`));
 }
 
+/** Checks a value only when it is given; absent stays absent. */
+export function optional<T>(value: unknown, argument: string, check: (value: unknown, argument: string) => T): T | undefined {
+    return value === undefined ? undefined : check(value, argument);
+}
+
 /** Rejects keys an object may not have, so a typo is reported instead of silently ignored. */
 export function knownKeys<T extends object>(value: T, allowed: readonly string[], argument: string): T {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {

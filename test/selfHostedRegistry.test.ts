@@ -322,6 +322,12 @@ describe("SelfHostedRegistry", () => {
     });
 
     describe("storage", () => {
+        it("retains the namespace it created when it holds a private registry's retained claim, since deleting it would delete the claim", async () => {
+            assert.equal((await deploy({ mode: "private" })).captured.only(NAMESPACE).options.retainOnDelete, true);
+            assert.equal((await deploy({ mode: "private", storage: { persistent: false } })).captured.only(NAMESPACE).options.retainOnDelete, false);
+            assert.equal((await deploy()).captured.only(NAMESPACE).options.retainOnDelete, false);
+        });
+
         it("keeps a mirror's cache in a size-limited emptyDir", async () => {
             const { captured, deployment, mountAt, volume, component } = await deploy({ storage: { size: "50Gi" } });
             assert.equal(captured.ofType(PVC).length, 0);
