@@ -37,8 +37,10 @@ import {
     absolutePath,
     booleanValue,
     integerInRange,
+    knownKeys,
     lowerCaseDnsName,
     nonEmptyString,
+    optional,
 } from "./validation";
 
 /** A docker CLI container that runs a script once against the daemon. */
@@ -158,15 +160,12 @@ export function validateLocalDindArgs(args: LocalDindArgs, prefix = "args."): Lo
         keepImageLocally: booleanValue(args.keepImageLocally ?? DEFAULTS.keepImageLocally, `${prefix}keepImageLocally`),
         retainDataVolume: booleanValue(args.retainDataVolume ?? DEFAULTS.retainDataVolume, `${prefix}retainDataVolume`),
         startupTimeoutSeconds: validateTimeoutSeconds(args.startupTimeoutSeconds ?? DEFAULTS.startupTimeoutSeconds, `${prefix}startupTimeoutSeconds`),
-        client: args.client === undefined ? undefined : validateClient(args.client, `${prefix}client`),
+        client: optional(args.client, `${prefix}client`, validateClient),
     };
 }
 
 function validateClient(value: unknown, argument: string): ClientSettings {
-    if (typeof value !== "object" || value === null) {
-        throw new InvalidArgumentError(argument, value, "an object with script, outputDirectory and outputVolume");
-    }
-    const client = value as LocalDindClientArgs;
+    const client = knownKeys(value as LocalDindClientArgs, ["script", "outputDirectory", "outputVolume"], argument);
     if (client.outputDirectory !== undefined && client.outputVolume !== undefined) {
         throw new InvalidArgumentError(`${argument}.outputVolume`, client.outputVolume, "to be left out when outputDirectory is given (one of them is /output)");
     }
@@ -212,7 +211,7 @@ function tlsUploads(dir: string, caCertPem: pulumi.Output<string>, pair: KeyPair
 export class LocalDind extends pulumi.ComponentResource {
     /** DOCKER_HOST for the host's docker CLI: `unix://<socketDirectory>/docker.sock` or `tcp://127.0.0.1:<hostPort>`. */
     public readonly dockerHost: pulumi.Output<string>;
-    /** The network the daemon is on as `dind`, for a LocalRegistry or other containers to join. */
+    /** The network the daemon is on, under its component name, for a LocalRegistry or other containers to join. */
     public readonly networkName: pulumi.Output<string>;
     /** The daemon's container. */
     public readonly containerName: pulumi.Output<string>;

@@ -9,7 +9,7 @@ import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CertificateAuthority, KeyPair, createCertificateAuthority, existingCertificateAuthority, issueCertificate } from "./certificates";
-import { InvalidArgumentError, arrayOf, booleanValue, dnsName, ipAddress, lowerCaseDnsName, mirrorUrl, nonEmptyString, oneOf, optional, pemCertificate, quantity } from "./validation";
+import { InvalidArgumentError, arrayOf, booleanValue, dnsName, ipAddress, knownKeys, lowerCaseDnsName, mirrorUrl, nonEmptyString, oneOf, optional, pemCertificate, quantity } from "./validation";
 
 /** A pull-through `mirror` of one upstream registry, or a `private` registry that accepts pushes. */
 export type RegistryMode = "mirror" | "private";
@@ -121,10 +121,7 @@ function secretString(value: unknown, argument: string, maxBytes = Infinity): pu
 
 function users(value: unknown, argument: string): RegistryUser[] {
     const list = arrayOf(value, argument, (entry, entryArgument) => {
-        if (typeof entry !== "object" || entry === null) {
-            throw new InvalidArgumentError(entryArgument, entry, "an object with username and, optionally, password");
-        }
-        const user = entry as RegistryUserArgs;
+        const user = knownKeys(entry as RegistryUserArgs, ["username", "password"], entryArgument);
         return {
             username: username(user.username, `${entryArgument}.username`),
             password: user.password === undefined ? undefined : secretString(user.password, `${entryArgument}.password`, BCRYPT_MAX_BYTES),
@@ -231,10 +228,7 @@ export type RegistryStorage =
     | { kind: "existingClaim"; claimName: string };
 
 export function validateStorage(value: RegistryStorageArgs | undefined, mode: RegistryMode, argument: string): RegistryStorage {
-    const storage = value ?? {};
-    if (typeof storage !== "object" || storage === null) {
-        throw new InvalidArgumentError(argument, storage, "an object with persistent, size, storageClass or existingClaim");
-    }
+    const storage = knownKeys(value ?? {}, ["persistent", "size", "storageClass", "existingClaim"], argument);
     const persistent =
         storage.persistent === undefined
             ? mode === "private" || storage.existingClaim !== undefined
