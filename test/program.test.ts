@@ -13,8 +13,11 @@ const PROGRAM = path.join(ROOT, "index.ts");
 
 /** A stack file's `config:` as the engine hands it to the program: strings, JSON for anything else. */
 function stackConfig(file: string): Record<string, string> {
-    const document = yaml.load(fs.readFileSync(path.join(ROOT, file), "utf8")) as { config: Record<string, unknown> };
-    return asEngineConfig(document.config);
+    return asEngineConfig(stackConfigValues(file));
+}
+
+function stackConfigValues(file: string): Record<string, unknown> {
+    return (yaml.load(fs.readFileSync(path.join(ROOT, file), "utf8")) as { config: Record<string, unknown> }).config;
 }
 
 function asEngineConfig(values: Record<string, unknown>): Record<string, string> {
@@ -37,6 +40,32 @@ function containerNamed(captured: Awaited<ReturnType<typeof runProgram>>["captur
 }
 
 describe("the program", () => {
+    describe("Pulumi.yaml", () => {
+        const project = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
+            main?: string;
+            config: Record<string, { type: string; default?: unknown }>;
+        };
+
+        it("runs index.ts, not the library that package.json exports", () => {
+            const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+            assert.equal(project.main, "index.ts");
+            assert.notEqual(path.normalize(pkg.exports["."].default), path.normalize(project.main!));
+        });
+
+        it("declares only keys with a default, since the CLI refuses a stack that lacks one without", () => {
+            const withoutDefault = Object.entries(project.config)
+                .filter(([, declared]) => declared.default === undefined)
+                .map(([key]) => key);
+            assert.deepEqual(withoutDefault, []);
+        });
+
+        it("has defaults the program accepts, merged as the CLI merges them into a stack's config", () => {
+            const defaults = Object.fromEntries(Object.entries(project.config).map(([key, declared]) => [`dind:${key}`, declared.default]));
+            assert.doesNotThrow(() => loadProgramConfig(asEngineConfig({ ...defaults, "dind:transport": "tls" })));
+            assert.doesNotThrow(() => loadProgramConfig(asEngineConfig({ ...stackConfigValues("Pulumi.cluster.yaml"), ...defaults, "dind:target": "kubernetes" })));
+        });
+    });
+
     describe("Pulumi.dev.yaml", () => {
         it("deploys a local daemon pulling through a local mirror whose CA it trusts", async () => {
             const { captured, outputs } = await runProgram(stackConfig("Pulumi.dev.yaml"));
