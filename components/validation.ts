@@ -1,12 +1,14 @@
 import * as crypto from "crypto";
 import * as net from "net";
+import * as pulumi from "@pulumi/pulumi";
 
 /**
  * Bad input, reported before any resource is registered. `argument` is the
  * config key or component argument as the user wrote it, so the message points
- * at the line to fix.
+ * at the line to fix. A RunError, so `pulumi up` prints the message as one line,
+ * without a stack trace or the error's fields (which hold the value given).
  */
-export class InvalidArgumentError extends Error {
+export class InvalidArgumentError extends pulumi.RunError {
     constructor(
         readonly argument: string,
         readonly given: unknown,
