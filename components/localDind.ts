@@ -54,7 +54,7 @@ export interface LocalDindClientArgs {
 }
 
 export interface LocalDindArgs extends DaemonArgs {
-    /** How the host reaches the daemon: `unix` (docker.sock in socketDirectory) or mutual `tls` on 127.0.0.1:hostPort; plaintext `tcp` is refused. Default "unix". */
+    /** How the host reaches the daemon: `unix` (docker.sock in socketDirectory) or mutual `tls` on 127.0.0.1:hostPort; plaintext `tcp` is refused. Default "unix" when socketDirectory is given, else "tls". */
     transport?: Transport;
     /** An existing directory on the Docker host (absolute path) where the daemon creates docker.sock. Required for "unix", refused for "tls". */
     socketDirectory?: string;
@@ -101,7 +101,6 @@ interface LocalDindSettings {
 }
 
 const DEFAULTS = {
-    transport: "unix" as Transport,
     hostPort: TLS_PORT,
     dindImage: DEFAULT_DIND_IMAGE,
     cliImage: DEFAULT_CLI_IMAGE,
@@ -123,8 +122,9 @@ const DAEMON_STOP_SECONDS = 30;
 const HEALTHCHECK = { interval: "10s", timeout: "10s", retries: 3 };
 
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
-export function validateLocalDindArgs(args: LocalDindArgs, prefix = "args."): LocalDindSettings {
-    const transport = validateTransport(args.transport ?? DEFAULTS.transport, `${prefix}transport`);
+export function validateLocalDindArgs(args: LocalDindArgs = {}, prefix = "args."): LocalDindSettings {
+    // Without a socket directory the safe transport that needs nothing from the host is mutual TLS on loopback.
+    const transport = validateTransport(args.transport ?? (args.socketDirectory === undefined ? "tls" : "unix"), `${prefix}transport`);
     if (transport === "tcp") {
         // In a pod the client shares the daemon's loopback; here nothing does, so plaintext would have to be published.
         throw new InvalidArgumentError(
@@ -226,7 +226,7 @@ export class LocalDind extends pulumi.ComponentResource {
     /** The client container, when a client is declared; `docker logs` shows what its script printed. */
     public readonly clientContainerName: pulumi.Output<string | undefined>;
 
-    constructor(name: string, args: LocalDindArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: LocalDindArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         const settings = validateLocalDindArgs(args);
         // The daemon's name on its network, one per instance so two daemons on a shared network stay apart;
         // the client dials it, so the server certificate names it.

@@ -183,9 +183,10 @@ describe("LocalDind", () => {
             assert.equal(await valueOf(component.clientKeyPem), undefined);
         });
 
-        it("is the default", async () => {
+        it("is the default when a socket directory is given", async () => {
             const { dind } = await deploy({ socketDirectory: "/srv/dind" });
             assert.equal(mounts(dind)["/var/run/dind"].source, "/srv/dind");
+            assert.equal(dind.inputs.ports, undefined);
         });
     });
 
@@ -206,6 +207,18 @@ describe("LocalDind", () => {
             assert.ok(!dind.inputs.command.includes("--tls=false"));
             assert.equal(mounts(dind)["/var/run/dind"], undefined, "no host directory is shared");
             assert.equal(env(dind).DOCKER_HOST, "unix:///var/run/docker.sock", "the healthcheck uses the container's own socket");
+        });
+
+        it("is the default without a socket directory, so a LocalDind with no arguments is reachable and safe", async () => {
+            let component!: LocalDind;
+            const captured = await capture(() => {
+                component = new LocalDind("bare");
+            });
+            const dind = captured.get(CONTAINER, "bare-dind");
+            assert.deepEqual(dind.inputs.ports, [{ internal: 2376, external: 2376, ip: "127.0.0.1" }]);
+            assert.ok(dind.inputs.command.includes("--tlsverify"));
+            assert.equal(await valueOf(component.dockerHost), "tcp://127.0.0.1:2376");
+            assert.ok(captured.ofType("tls:index/locallySignedCert:LocallySignedCert").length >= 2, "a server and a client certificate");
         });
 
         it("publishes on the port asked for", async () => {
@@ -374,7 +387,7 @@ describe("LocalDind", () => {
         const cases: [string, LocalDindArgs, RegExp][] = [
             ["an unknown transport", { ...UNIX, transport: "ssh" as any }, /^args.transport: expected one of "unix", "tls", "tcp", got "ssh"/],
             ["the plaintext tcp transport", { transport: "tcp" }, /^args.transport: expected "unix" or "tls" \(plaintext tcp .*\), got "tcp"/],
-            ["the unix transport without a socket directory", {}, /^args.socketDirectory: expected the absolute path of a directory .*, got nothing/],
+            ["the unix transport without a socket directory", { transport: "unix" }, /^args.socketDirectory: expected the absolute path of a directory .*, got nothing/],
             ["a relative socket directory", { socketDirectory: "run/dind" }, /^args.socketDirectory: expected an absolute path other than \/, got "run\/dind"/],
             ["/ as socket directory", { socketDirectory: "/" }, /^args.socketDirectory: expected an absolute path other than \//],
             ["a socket directory with tls", { ...TLS, socketDirectory: SOCKETS }, /^args.socketDirectory: expected to be left out with transport "tls"/],
