@@ -286,8 +286,9 @@ export class LocalDind extends pulumi.ComponentResource {
         );
 
         // A one-shot job: created once the daemon is healthy, not waited for, never restarted,
-        // and allowed to have exited (with mustRun the provider deletes a container that stops
-        // and fails the update). Its own bounded wait covers a daemon that restarts meanwhile.
+        // and allowed to have exited: with mustRun, a refresh finds the exited container and
+        // the next update starts it again, running the script a second time. Its own bounded
+        // wait covers a daemon that restarts meanwhile.
         let client: docker.Container | undefined;
         if (settings.client) {
             const cliImage = new docker.RemoteImage(`${name}-cli-image`, { name: settings.cliImage, keepLocally: settings.keepImageLocally }, child);
