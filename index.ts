@@ -41,8 +41,9 @@ function onKubernetes(program: KubernetesProgram) {
 function onDocker(program: DockerProgram) {
     const provider = program.dockerHost ? new docker.Provider(`${name}-docker`, { host: program.dockerHost }) : undefined;
     const opts: pulumi.ComponentResourceOptions = provider ? { providers: [provider] } : {};
-    // The daemon joins the registry's network, where it resolves the registry by its alias.
-    const registry = program.registry ? new LocalRegistry(`${name}-registry`, program.registry, opts) : undefined;
+    // The daemon joins the registry's network, where it resolves the registry by its alias; the
+    // network carries the daemon's pulls, so it takes the daemon's MTU.
+    const registry = program.registry ? new LocalRegistry(`${name}-registry`, { ...program.registry, mtu: program.dind.mtu }, opts) : undefined;
     const dind = new LocalDind(name, { ...program.dind, registry }, opts);
     return {
         target: program.target,

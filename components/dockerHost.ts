@@ -1,4 +1,5 @@
 /** What the Docker-provider components (LocalDind, LocalRegistry) share about the Docker host. */
+import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { InvalidArgumentError } from "./validation";
 
@@ -34,4 +35,9 @@ export function goDuration(seconds: number): string {
 /** An environment as the Docker API takes it: `KEY=value` strings. */
 export function toEnvs(env: Record<string, string>): string[] {
     return Object.entries(env).map(([key, value]) => `${key}=${value}`);
+}
+
+/** A bridge network's args; with an MTU, Docker's driver option for it (the only way to set a user network's MTU). */
+export function bridgeNetwork(mtu: number | undefined): docker.NetworkArgs {
+    return { driver: "bridge", options: mtu === undefined ? undefined : { "com.docker.network.driver.mtu": String(mtu) } };
 }

@@ -2,7 +2,7 @@ import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { KeyPair, createDaemonTls } from "./certificates";
-import { LOOPBACK, dockerVolumeName, goDuration, stackVolumeName, toEnvs } from "./dockerHost";
+import { LOOPBACK, bridgeNetwork, dockerVolumeName, goDuration, stackVolumeName, toEnvs } from "./dockerHost";
 import {
     CLIENT_CERT_DIR,
     DEFAULT_CLI_IMAGE,
@@ -239,15 +239,8 @@ export class LocalDind extends pulumi.ComponentResource {
         const networkName =
             settings.networkName ??
             args.registry?.networkName ??
-            new docker.Network(
-                `${name}-network`,
-                {
-                    driver: "bridge",
-                    // The daemon's own traffic crosses this network: an MTU its networks need must hold here too.
-                    options: daemon.mtu === undefined ? undefined : { "com.docker.network.driver.mtu": String(daemon.mtu) },
-                },
-                child,
-            ).name;
+            // The daemon's own traffic crosses this network: an MTU its networks need must hold here too.
+            new docker.Network(`${name}-network`, bridgeNetwork(daemon.mtu), child).name;
         const volume = new docker.Volume(`${name}-data`, { name: stackVolumeName(name, "docker") }, { ...child, retainOnDelete: settings.retainDataVolume });
         const tls =
             access.transport === "tls"

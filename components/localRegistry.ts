@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { RegistryWiring, mirrorUrlFor } from "./daemon";
-import { LOOPBACK, dockerVolumeName, goDuration, stackVolumeName } from "./dockerHost";
+import { LOOPBACK, bridgeNetwork, dockerVolumeName, goDuration, stackVolumeName } from "./dockerHost";
 import {
     HTPASSWD_FILE,
     REGISTRY_AUTH_DIR,
@@ -20,11 +20,13 @@ import {
     registrySecretValues,
     validateRegistryArgs,
 } from "./registrySettings";
-import { booleanValue, integerInRange, lowerCaseDnsName, nonEmptyString, optional } from "./validation";
+import { InvalidArgumentError, booleanValue, integerInRange, lowerCaseDnsName, mtu, nonEmptyString, optional } from "./validation";
 
 export interface LocalRegistryArgs extends RegistryArgs {
     /** The Docker network to join (a docker.Network's name), where daemons reach the registry as `alias`. Default: a new bridge network (see `networkName`). */
     networkName?: pulumi.Input<string>;
+    /** MTU of the network it creates, e.g. the `mtu` of the LocalDind that joins it, so their traffic fits an overlay below. Default Docker's (1500); refused with networkName. */
+    mtu?: number;
     /** The registry's DNS name on that network, the host in `registryHost` and in its certificate. Default: the component's name. */
     alias?: string;
     /** Publish the registry on the Docker host's 127.0.0.1 at this port, e.g. to push from the host as `localhost:<port>`. Default: not published. */
@@ -38,6 +40,7 @@ export interface LocalRegistryArgs extends RegistryArgs {
 /** LocalRegistryArgs with defaults applied and every value checked. */
 export interface LocalRegistrySettings extends RegistrySettings {
     networkName?: pulumi.Input<string>;
+    mtu?: number;
     alias?: string;
     port?: number;
     keepImageLocally: boolean;
@@ -66,12 +69,18 @@ const HEALTHCHECK = {
 };
 /** How long `pulumi up` waits for the registry to turn healthy. */
 const WAIT_SECONDS = 60;
+/** On stop, the registry finishes the uploads in flight; a kill mid-push leaves partial blobs on the volume. */
+const STOP_SECONDS = 30;
 
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
 export function validateLocalRegistryArgs(args: LocalRegistryArgs, prefix = "args."): LocalRegistrySettings {
+    if (args.mtu !== undefined && args.networkName !== undefined) {
+        throw new InvalidArgumentError(`${prefix}mtu`, args.mtu, "to be left out with networkName (the MTU belongs to the network given)");
+    }
     return {
         ...validateRegistryArgs(args, prefix),
         networkName: typeof args.networkName === "string" ? nonEmptyString(args.networkName, `${prefix}networkName`) : args.networkName,
+        mtu: optional(args.mtu, `${prefix}mtu`, mtu),
         alias: optional(args.alias, `${prefix}alias`, lowerCaseDnsName),
         port: args.port === undefined ? undefined : integerInRange(args.port, 1, 65535, `${prefix}port`),
         keepImageLocally: booleanValue(args.keepImageLocally ?? DEFAULTS.keepImageLocally, `${prefix}keepImageLocally`),
@@ -114,7 +123,7 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
         const child = { parent: this };
 
         const image = new docker.RemoteImage(`${name}-image`, { name: settings.image, keepLocally: settings.keepImageLocally }, child);
-        const networkName = settings.networkName ?? new docker.Network(`${name}-network`, { driver: "bridge" }, child).name;
+        const networkName = settings.networkName ?? new docker.Network(`${name}-network`, bridgeNetwork(settings.mtu), child).name;
         // Pushed images are the only copy, so a private registry's volume outlives `pulumi destroy`; its explicit
         // name lets the next `up` adopt it. A mirror's volume is only a cache and goes with it.
         const volume = new docker.Volume(
@@ -162,6 +171,8 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
                 wait: true,
                 waitTimeout: WAIT_SECONDS,
                 restart: "unless-stopped",
+                destroyGraceSeconds: STOP_SECONDS,
+                stopTimeout: STOP_SECONDS,
             },
             // The old and new container must never run at once: both would write the volume (and hold the host port).
             { ...child, deleteBeforeReplace: true },

@@ -74,6 +74,18 @@ describe("LocalRegistry", () => {
             assert.equal(await valueOf(joined.component.networkName), "ci-net");
         });
 
+        it("creates its network with the MTU asked for, the one a LocalDind joining it needs", async () => {
+            const { captured } = await deploy({ mtu: 1400 });
+            assert.deepEqual(captured.only(NETWORK).inputs.options, { "com.docker.network.driver.mtu": "1400" });
+            assert.equal((await deploy()).captured.only(NETWORK).inputs.options, undefined);
+        });
+
+        it("gets time to finish uploads in flight when it is stopped or replaced", async () => {
+            const { inputs } = await deploy();
+            assert.equal(inputs.destroyGraceSeconds, 30);
+            assert.equal(inputs.stopTimeout, 30);
+        });
+
         it("is wired into a LocalDind on its network: trusted, and its first mirror", async () => {
             const captured = await capture(() => {
                 const registry = new LocalRegistry("local", { alias: "mirror" });
@@ -208,6 +220,8 @@ describe("LocalRegistry", () => {
             ["users on a mirror", { users: [{ username: "ci" }] }, /^args\.users: expected no users in mirror mode/],
             ["an http upstream", { upstream: "http://ghcr.io" }, /^args\.upstream: expected an https:\/\//],
             ["an empty network name", { networkName: "" }, /^args\.networkName: expected a non-empty string/],
+            ["an MTU for a network it does not create", { networkName: "ci-net", mtu: 1400 }, /^args\.mtu: expected to be left out with networkName/],
+            ["an MTU out of range", { mtu: 20 }, /^args\.mtu: expected an integer from 68 to 65535, got 20/],
             ["an alias that is no DNS name", { alias: "my_registry" }, /^args\.alias: expected a DNS name/],
             ["an upper-case alias", { alias: "Registry" }, /^args\.alias: expected a lower-case DNS name/],
             ["port 0", { port: 0 }, /^args\.port: expected an integer from 1 to 65535, got 0$/],

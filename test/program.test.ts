@@ -88,6 +88,15 @@ describe("the program", () => {
         });
     });
 
+    describe("target docker with a registry and an MTU", () => {
+        it("creates the network the daemon and the registry share with the daemon's MTU", async () => {
+            const { captured } = await runProgram(asEngineConfig({ ...stackConfigValues("Pulumi.dev.yaml"), "dind:mtu": 1400 }));
+            const networks = captured.ofType("docker:index/network:Network");
+            assert.equal(networks.length, 1, "one network, the registry's, which the daemon joins");
+            assert.deepEqual(networks[0].inputs.options, { "com.docker.network.driver.mtu": "1400" });
+        });
+    });
+
     describe("Pulumi.cluster.yaml", () => {
         it("deploys dind pods wired to an in-cluster mirror and trusting a private registry's CA", async () => {
             const { captured, outputs } = await runProgram(stackConfig("Pulumi.cluster.yaml"));
