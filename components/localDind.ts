@@ -275,7 +275,8 @@ export class LocalDind extends pulumi.ComponentResource {
                 stopTimeout: DAEMON_STOP_SECONDS,
             },
             // The old and new container must never run at once: both would use the data volume (and the host port).
-            { ...child, deleteBeforeReplace: true },
+            // The provider never applies a healthcheck change to an existing container, so a change replaces it.
+            { ...child, deleteBeforeReplace: true, replaceOnChanges: ["healthcheck"] },
         );
 
         // A one-shot job: created once the daemon is healthy, not waited for, never restarted,

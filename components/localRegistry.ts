@@ -175,7 +175,8 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
                 stopTimeout: STOP_SECONDS,
             },
             // The old and new container must never run at once: both would write the volume (and hold the host port).
-            { ...child, deleteBeforeReplace: true },
+            // The provider never applies a healthcheck change to an existing container, so a change replaces it.
+            { ...child, deleteBeforeReplace: true, replaceOnChanges: ["healthcheck"] },
         );
         // These resolve once the registry is healthy, so a daemon wired to it starts only then:
         // dockerd silently skips a mirror that does not answer and pulls from upstream instead.

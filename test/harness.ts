@@ -22,7 +22,14 @@ export interface RegisteredResource {
     /** Dotted paths of inputs that were sent as secrets. */
     secretPaths: string[];
     /** Resource options the engine would act on. */
-    options: { retainOnDelete: boolean; protect: boolean; deleteBeforeReplace: boolean; additionalSecretOutputs: string[]; dependsOn: string[] };
+    options: {
+        retainOnDelete: boolean;
+        protect: boolean;
+        deleteBeforeReplace: boolean;
+        replaceOnChanges: string[];
+        additionalSecretOutputs: string[];
+        dependsOn: string[];
+    };
     /** The URN the engine gives it, which carries its parent's type. */
     urn: string;
 }
@@ -98,7 +105,7 @@ pulumi.runtime.setMocks(
                 custom: args.custom ?? false,
                 secretPaths: findSecretPaths(args.inputs),
                 ...(requests.get(`${args.type}::${args.name}`) ?? {
-                    options: { retainOnDelete: false, protect: false, deleteBeforeReplace: false, additionalSecretOutputs: [], dependsOn: [] },
+                    options: { retainOnDelete: false, protect: false, deleteBeforeReplace: false, replaceOnChanges: [], additionalSecretOutputs: [], dependsOn: [] },
                     urn: "",
                 }),
             });
@@ -125,6 +132,7 @@ monitor.registerResource = (request: any, callback: unknown) => {
             retainOnDelete: request.getRetainondelete() ?? false,
             protect: request.getProtect() ?? false,
             deleteBeforeReplace: request.getDeletebeforereplace() ?? false,
+            replaceOnChanges: request.getReplaceonchangesList(),
             additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
             dependsOn: request.getDependenciesList(),
         },

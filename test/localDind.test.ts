@@ -162,6 +162,11 @@ describe("LocalDind", () => {
             assert.equal(dind.inputs.waitTimeout, 120);
         });
 
+        it("is replaced when its healthcheck changes, which the provider would not apply in place", async () => {
+            const { dind } = await deploy(UNIX);
+            assert.deepEqual(dind.options.replaceOnChanges, ["healthcheck"]);
+        });
+
         it("waits as long as asked, in durations written as the provider reads them back", async () => {
             const slow = await deploy({ ...UNIX, startupTimeoutSeconds: 90 });
             assert.equal(slow.dind.inputs.healthcheck.startPeriod, "1m30s");

@@ -81,7 +81,8 @@ describe("LocalRegistry", () => {
         });
 
         it("gets time to finish uploads in flight when it is stopped or replaced", async () => {
-            const { inputs } = await deploy();
+            const { container, inputs } = await deploy();
+            assert.deepEqual(container.options.replaceOnChanges, ["healthcheck"], "a new healthcheck applies by replacement");
             assert.equal(inputs.destroyGraceSeconds, 30);
             assert.equal(inputs.stopTimeout, 30);
         });

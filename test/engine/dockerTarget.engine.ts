@@ -9,26 +9,12 @@ import * as fs from "fs";
 import * as path from "path";
 import Docker from "dockerode";
 import { testImages } from "../e2e/support/engine";
+import { unixStackFile } from "./support/dockerStack";
 import { PulumiProject, StateResource, logicalName } from "./support/pulumiCli";
 
 const STACK = "engine";
 /** An image the nested daemon gets from the test, under a name the host's store never has. */
 const PROBE_TAG = "engine-tier.example/probe:latest";
-
-/** The stack's dind:* configuration: a daemon on a unix socket, with the tier's local images. */
-function stackFile(socketDirectory: string, extra: Record<string, unknown> = {}): string {
-    const config = {
-        "dind:target": "docker",
-        "dind:transport": "unix",
-        "dind:socketDirectory": socketDirectory,
-        "dind:dindImage": testImages.dind,
-        "dind:cliImage": testImages.dind,
-        ...extra,
-    };
-    return `config:\n${Object.entries(config)
-        .map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`)
-        .join("\n")}\n`;
-}
 
 function custom(resources: StateResource[], type: string): StateResource[] {
     return resources.filter((r) => r.custom && r.type === type);
@@ -75,7 +61,7 @@ describe("real engine: the program on the Docker target", function () {
         socketDirectory = path.join(project.root, "sockets");
         fs.mkdirSync(socketDirectory);
         nested = new Docker({ socketPath: path.join(socketDirectory, "docker.sock") });
-        project.writeFile(`Pulumi.${STACK}.yaml`, stackFile(socketDirectory));
+        project.writeFile(`Pulumi.${STACK}.yaml`, unixStackFile(socketDirectory));
         await project.initStack(STACK);
     });
 
@@ -126,12 +112,22 @@ describe("real engine: the program on the Docker target", function () {
 
     it("replaces the daemon for a new MTU in one up, and its image store survives on the volume", async function () {
         const before = await dindContainer(host, await project.resources(STACK));
-        project.writeFile(`Pulumi.${STACK}.yaml`, stackFile(socketDirectory, { "dind:mtu": 1400 }));
+        project.writeFile(`Pulumi.${STACK}.yaml`, unixStackFile(socketDirectory, { "dind:mtu": 1400 }));
         await project.up(STACK);
         const after = await dindContainer(host, await project.resources(STACK));
         assert.notEqual(after.Id, before.Id, "a new daemon container");
         assert.ok(after.Config.Cmd!.includes("--mtu=1400"));
         assert.equal(await hasImage(nested, PROBE_TAG), true, "the image loaded before the update is still there");
+        await project.pulumi(["preview", "--expect-no-changes", "-s", STACK]);
+    });
+
+    it("replaces the daemon for a new startup timeout, so its healthcheck is the one declared", async function () {
+        const before = await dindContainer(host, await project.resources(STACK));
+        project.writeFile(`Pulumi.${STACK}.yaml`, unixStackFile(socketDirectory, { "dind:mtu": 1400, "dind:startupTimeoutSeconds": 90 }));
+        await project.up(STACK);
+        const after = await dindContainer(host, await project.resources(STACK));
+        assert.notEqual(after.Id, before.Id);
+        assert.equal(after.Config.Healthcheck?.StartPeriod, 90e9, "the running container has the new start period");
         await project.pulumi(["preview", "--expect-no-changes", "-s", STACK]);
     });
 
