@@ -90,7 +90,9 @@ function keyName(name: string): string {
 }
 
 /** Values that must never be stored in plain text in state, wrapped as secrets after they were checked. */
-function secretRegistryFields<T extends { users?: { password?: unknown }[]; upstreamUsername?: unknown; upstreamPassword?: unknown; caKeyPem?: unknown }>(
+function secretRegistryFields<
+    T extends { users?: { password?: unknown }[]; upstreamUsername?: unknown; upstreamPassword?: unknown; caKeyPem?: unknown; tlsKeyPem?: unknown },
+>(
     registry: T,
 ): T {
     const secret = (value: unknown) => (value === undefined ? undefined : pulumi.secret(value as string));
@@ -100,11 +102,12 @@ function secretRegistryFields<T extends { users?: { password?: unknown }[]; upst
         upstreamUsername: secret(registry.upstreamUsername),
         upstreamPassword: secret(registry.upstreamPassword),
         caKeyPem: secret(registry.caKeyPem),
+        tlsKeyPem: secret(registry.tlsKeyPem),
     };
 }
 
 /** Keys of `dind:selfHostedRegistry` besides `enabled`, per target. */
-const REGISTRY_KEYS = ["mode", "upstream", "upstreamUsername", "upstreamPassword", "users", "hostnames", "ipAddresses", "caCertPem", "caKeyPem", "image"];
+const REGISTRY_KEYS = ["mode", "upstream", "upstreamUsername", "upstreamPassword", "users", "hostnames", "ipAddresses", "caCertPem", "caKeyPem", "tlsCertPem", "tlsKeyPem", "image"];
 const REGISTRY_TARGET_KEYS: Record<Target, string[]> = {
     kubernetes: ["namespace", "serviceName", "serviceType", "storage", "resources"],
     docker: ["alias", "port", "keepImageLocally", "volumeName"],

@@ -65,6 +65,10 @@ export interface RegistryArgs {
     caCertPem?: pulumi.Input<string>;
     /** The private key (PEM) of `caCertPem`, kept secret. Default none. */
     caKeyPem?: pulumi.Input<string>;
+    /** The registry's own server certificate (PEM), issued by `caCertPem` for every name clients use (see README); with `tlsKeyPem`, and no `caKeyPem`. Default: one issued at deploy time. */
+    tlsCertPem?: pulumi.Input<string>;
+    /** The private key (PEM) of `tlsCertPem`, kept secret. Default none. */
+    tlsKeyPem?: pulumi.Input<string>;
     /** The registry image. Default `registry:3.0.0`. */
     image?: string;
 }
@@ -85,6 +89,8 @@ export interface RegistrySettings {
     hostnames: string[];
     ipAddresses: string[];
     ca?: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+    /** A server certificate the user brings, with the CA that issued it. */
+    broughtCertificate?: { caCertPem: pulumi.Input<string>; certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
     image: string;
 }
 
@@ -154,19 +160,89 @@ function certificateAuthority(certPem: unknown, keyPem: unknown, prefix: string)
             throw new InvalidArgumentError(`${prefix}caCertPem`, cert.subject.replace(/\n/g, ", "), "a CA certificate (basicConstraints CA:TRUE)");
         }
         if (typeof keyPem === "string") {
-            let key: crypto.KeyObject;
-            try {
-                key = crypto.createPrivateKey(keyPem);
-            } catch {
-                throw new InvalidArgumentError(`${prefix}caKeyPem`, redacted(keyPem), "a PEM private key");
-            }
-            if (!cert.checkPrivateKey(key)) {
-                const expected = `the private key of ${prefix}caCertPem (${cert.subject.replace(/\n/g, ", ")})`;
-                throw new InvalidArgumentError(`${prefix}caKeyPem`, redacted(keyPem), expected);
-            }
+            matchingKey(keyPem, cert, `${prefix}caKeyPem`, `${prefix}caCertPem`);
         }
     }
     return { certPem: certPem as pulumi.Input<string>, keyPem: keyPem as pulumi.Input<string> };
+}
+
+/** The private key that `certPem` certifies, parsed; refused without printing it. */
+function matchingKey(keyPem: string, cert: crypto.X509Certificate, argument: string, certArgument: string): void {
+    let key: crypto.KeyObject;
+    try {
+        key = crypto.createPrivateKey(keyPem);
+    } catch {
+        throw new InvalidArgumentError(argument, redacted(keyPem), "a PEM private key");
+    }
+    if (!cert.checkPrivateKey(key)) {
+        throw new InvalidArgumentError(argument, redacted(keyPem), `the private key of ${certArgument} (${cert.subject.replace(/\n/g, ", ")})`);
+    }
+}
+
+/** A server certificate the user brings (tlsCertPem, tlsKeyPem) with its issuer (caCertPem), checked now when they are plain strings. */
+function broughtCertificate(args: RegistryArgs, prefix: string): RegistrySettings["broughtCertificate"] {
+    const { tlsCertPem, tlsKeyPem, caCertPem, caKeyPem } = args;
+    if (tlsCertPem === undefined && tlsKeyPem === undefined) {
+        return undefined;
+    }
+    if (tlsCertPem === undefined || tlsKeyPem === undefined) {
+        const missing = tlsCertPem === undefined ? "tlsCertPem" : "tlsKeyPem";
+        throw new InvalidArgumentError(`${prefix}${missing}`, undefined, "tlsCertPem and tlsKeyPem together, or neither");
+    }
+    if (caCertPem === undefined) {
+        throw new InvalidArgumentError(`${prefix}caCertPem`, undefined, `the CA that issued ${prefix}tlsCertPem, which daemons are given to trust`);
+    }
+    if (caKeyPem !== undefined) {
+        throw new InvalidArgumentError(`${prefix}caKeyPem`, "a value", `to be left out with ${prefix}tlsCertPem (nothing is signed at deploy time)`);
+    }
+    if (typeof tlsCertPem === "string") {
+        const cert = new crypto.X509Certificate(pemCertificate(tlsCertPem, `${prefix}tlsCertPem`));
+        if (cert.ca) {
+            throw new InvalidArgumentError(`${prefix}tlsCertPem`, cert.subject.replace(/\n/g, ", "), "a server certificate, not a CA (basicConstraints CA:FALSE)");
+        }
+        if (typeof caCertPem === "string") {
+            const ca = new crypto.X509Certificate(pemCertificate(caCertPem, `${prefix}caCertPem`));
+            if (!ca.ca) {
+                throw new InvalidArgumentError(`${prefix}caCertPem`, ca.subject.replace(/\n/g, ", "), "a CA certificate (basicConstraints CA:TRUE)");
+            }
+            if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
+                throw new InvalidArgumentError(`${prefix}tlsCertPem`, cert.subject.replace(/\n/g, ", "), `a certificate issued by ${prefix}caCertPem (${ca.subject.replace(/\n/g, ", ")})`);
+            }
+        }
+        if (typeof tlsKeyPem === "string") {
+            matchingKey(tlsKeyPem, cert, `${prefix}tlsKeyPem`, `${prefix}tlsCertPem`);
+        }
+    }
+    return { caCertPem, certPem: tlsCertPem, keyPem: tlsKeyPem };
+}
+
+/** The names a registry's server certificate carries: the component's own and the user's. */
+export interface ServerNames {
+    commonName: string;
+    dnsNames: string[];
+    ipAddresses: string[];
+}
+
+/**
+ * A brought certificate must name everything clients dial (the component's own
+ * names and the user's), in its subjectAltName: Go refuses a name only in the CN.
+ * Checked before anything is registered.
+ */
+export function checkBroughtCertificateNames(
+    settings: Pick<RegistrySettings, "broughtCertificate" | "hostnames" | "ipAddresses">,
+    own: ServerNames,
+    prefix: string,
+): void {
+    const certPem = settings.broughtCertificate?.certPem;
+    if (typeof certPem !== "string") {
+        return;
+    }
+    const cert = new crypto.X509Certificate(certPem);
+    const { dnsNames, ipAddresses } = certificateNames(own, settings);
+    const missing = [...dnsNames.filter((n) => cert.checkHost(n, { subject: "never" }) === undefined), ...ipAddresses.filter((ip) => cert.checkIP(ip) === undefined)];
+    if (missing.length > 0) {
+        throw new InvalidArgumentError(`${prefix}tlsCertPem`, cert.subjectAltName ?? "no subjectAltName", `a certificate whose subjectAltName has ${missing.join(", ")}`);
+    }
 }
 
 /** Validates the arguments both registries share; `prefix` names where they came from (`args.`). */
@@ -187,6 +263,7 @@ export function validateRegistryArgs(args: RegistryArgs, prefix: string): Regist
             }
         }
     }
+    const brought = broughtCertificate(args, prefix);
     if ((args.upstreamUsername === undefined) !== (args.upstreamPassword === undefined)) {
         const missing = args.upstreamUsername === undefined ? "upstreamUsername" : "upstreamPassword";
         throw new InvalidArgumentError(`${prefix}${missing}`, undefined, "upstreamUsername and upstreamPassword together, or neither");
@@ -204,7 +281,8 @@ export function validateRegistryArgs(args: RegistryArgs, prefix: string): Regist
         users: users(args.users ?? [], `${prefix}users`),
         hostnames: arrayOf(args.hostnames ?? [], `${prefix}hostnames`, dnsName),
         ipAddresses: arrayOf(args.ipAddresses ?? [], `${prefix}ipAddresses`, ipAddress),
-        ca: certificateAuthority(args.caCertPem, args.caKeyPem, prefix),
+        ca: brought ? undefined : certificateAuthority(args.caCertPem, args.caKeyPem, prefix),
+        broughtCertificate: brought,
         image: nonEmptyString(args.image ?? DEFAULT_REGISTRY_IMAGE, `${prefix}image`),
     };
 }
@@ -332,10 +410,14 @@ export function certificateNames(
  */
 export function registryCertificates(
     name: string,
-    settings: Pick<RegistrySettings, "ca" | "hostnames" | "ipAddresses">,
-    own: { commonName: string; dnsNames: string[]; ipAddresses: string[] },
+    settings: Pick<RegistrySettings, "ca" | "broughtCertificate" | "hostnames" | "ipAddresses">,
+    own: ServerNames,
     opts: pulumi.CustomResourceOptions,
-): { ca: CertificateAuthority; server: KeyPair } {
+): { ca: Pick<CertificateAuthority, "certPem">; server: KeyPair } {
+    const brought = settings.broughtCertificate;
+    if (brought) {
+        return { ca: { certPem: pulumi.output(brought.caCertPem) }, server: { certPem: pulumi.output(brought.certPem), privateKeyPem: pulumi.secret(brought.keyPem) } };
+    }
     const ca = settings.ca
         ? existingCertificateAuthority(settings.ca.certPem, settings.ca.keyPem)
         : createCertificateAuthority(name, "pulumi-dind registry CA", opts);

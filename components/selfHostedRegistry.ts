@@ -17,6 +17,7 @@ import {
     RegistryStorageArgs,
     SECRET_KEYS,
     createRegistryCredentials,
+    checkBroughtCertificateNames,
     registryCertificates,
     registryEnvironment,
     registrySecretEnvironment,
@@ -123,6 +124,8 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         const settings = validateSelfHostedRegistryArgs(args);
         const serviceName = settings.serviceName ?? kubernetesName(name, "name (it names the Service when args.serviceName is not given)");
         const namespaceName = settings.namespace ?? kubernetesName(name, "name (it names the namespace created when args.namespace is not given)");
+        const serverNames = { commonName: `${serviceName}.${namespaceName}.svc`, dnsNames: serviceDnsNames(serviceName, namespaceName), ipAddresses: [] };
+        checkBroughtCertificateNames(settings, serverNames, "args.");
         super("dind:index:SelfHostedRegistry", name, {}, opts);
         const child = { parent: this };
 
@@ -135,12 +138,7 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         const labels = { "app.kubernetes.io/name": "registry", "app.kubernetes.io/instance": serviceName, "app.kubernetes.io/managed-by": "pulumi" };
         const metadata = { namespace, labels };
 
-        const { ca, server } = registryCertificates(
-            name,
-            settings,
-            { commonName: `${serviceName}.${namespaceName}.svc`, dnsNames: serviceDnsNames(serviceName, namespaceName), ipAddresses: [] },
-            child,
-        );
+        const { ca, server } = registryCertificates(name, settings, serverNames, child);
         // Auto-named, so a renewed certificate or a changed password is a new object and the pod rolls onto it.
         const tlsSecret = new k8s.core.v1.Secret(
             `${name}-tls`,

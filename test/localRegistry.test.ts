@@ -3,7 +3,7 @@ import * as crypto from "crypto";
 import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import { Captured, capture, captureFailure, isSecret, sentAsSecret, urnTypeChain, valueOf } from "./harness";
-import { testCa } from "./pems";
+import { testCa, testServerCertificate } from "./pems";
 import { LocalRegistry, LocalRegistryArgs, validateLocalRegistryArgs } from "../components/localRegistry";
 import { LocalDind } from "../components/localDind";
 
@@ -100,6 +100,15 @@ describe("LocalRegistry", () => {
             const server = new crypto.X509Certificate(containerOf(captured).upload("/etc/distribution/tls/tls.crt")!);
             assert.ok(server.checkIssued(new crypto.X509Certificate(ca.content)));
         });
+
+        it("has the daemon start after it without depending on its container's properties", async () => {
+            const captured = await capture(() => {
+                const registry = new LocalRegistry("local", { alias: "mirror" });
+                new LocalDind("dind", { socketDirectory: "/tmp/dind", networkName: registry.networkName, registry });
+            });
+            const dind = captured.get(CONTAINER, "dind-dind");
+            assert.ok(dind.options.dependsOn.includes(containerOf(captured).container.urn), "ordered after the registry's container");
+        });
     });
 
     describe("TLS", () => {
@@ -139,6 +148,29 @@ describe("LocalRegistry", () => {
             const server = new crypto.X509Certificate(upload(env.REGISTRY_HTTP_TLS_CERTIFICATE)!);
             assert.ok(server.checkIssued(new crypto.X509Certificate(brought.certPem)));
             assert.equal(await valueOf(component.caCertPem), brought.certPem);
+        });
+    });
+
+    describe("a certificate the user brings", () => {
+        it("is served as it is, with the CA that issued it, and no certificate is made", async () => {
+            const brought = testServerCertificate("mirror");
+            const { captured, component, container, env, upload, uploadIndex } = await deploy({
+                alias: "mirror",
+                caCertPem: testCa().certPem,
+                tlsCertPem: brought.certPem,
+                tlsKeyPem: pulumi.secret(brought.keyPem),
+            });
+            assert.deepEqual(captured.resources.filter((r) => r.type.startsWith("tls:")), []);
+            assert.equal(upload(env.REGISTRY_HTTP_TLS_CERTIFICATE), brought.certPem);
+            assert.equal(upload(env.REGISTRY_HTTP_TLS_KEY), brought.keyPem);
+            assert.ok(sentAsSecret(container, `uploads.${uploadIndex(env.REGISTRY_HTTP_TLS_KEY)}.content`));
+            assert.equal(await valueOf(component.caCertPem), testCa().certPem);
+        });
+
+        it("is a secret even when given as a plain string", async () => {
+            const brought = testServerCertificate("mirror");
+            const { container, env, uploadIndex } = await deploy({ alias: "mirror", caCertPem: testCa().certPem, tlsCertPem: brought.certPem, tlsKeyPem: brought.keyPem });
+            assert.ok(sentAsSecret(container, `uploads.${uploadIndex(env.REGISTRY_HTTP_TLS_KEY)}.content`));
         });
     });
 
@@ -231,6 +263,14 @@ describe("LocalRegistry", () => {
             ["keepImageLocally that is no boolean", { keepImageLocally: "yes" as any }, /^args\.keepImageLocally: expected true or false/],
             ["a hostname that is no DNS name", { hostnames: ["a b"] }, /^args\.hostnames\[0\]: expected a DNS name/],
             ["a CA certificate without its key", { caCertPem: "-----BEGIN CERTIFICATE-----" }, /^args\.caKeyPem: expected the private key/],
+            ["a brought certificate without its key", { alias: "mirror", caCertPem: testCa().certPem, tlsCertPem: testServerCertificate("mirror").certPem }, /^args\.tlsKeyPem: expected tlsCertPem and tlsKeyPem together, or neither, got nothing/],
+            ["a brought certificate without its CA", { alias: "mirror", tlsCertPem: testServerCertificate("mirror").certPem, tlsKeyPem: testServerCertificate("mirror").keyPem }, /^args\.caCertPem: expected the CA that issued args\.tlsCertPem/],
+            ["a brought certificate with a CA key", { alias: "mirror", caCertPem: testCa().certPem, caKeyPem: testCa().keyPem, tlsCertPem: testServerCertificate("mirror").certPem, tlsKeyPem: testServerCertificate("mirror").keyPem }, /^args\.caKeyPem: expected to be left out with args\.tlsCertPem/],
+            ["a CA as the server certificate", { alias: "mirror", caCertPem: testCa().certPem, tlsCertPem: testCa().certPem, tlsKeyPem: testCa().keyPem }, /^args\.tlsCertPem: expected a server certificate, not a CA/],
+            ["a server certificate as the CA", { alias: "mirror", caCertPem: testServerCertificate("other").certPem, tlsCertPem: testServerCertificate("mirror").certPem, tlsKeyPem: testServerCertificate("mirror").keyPem }, /^args\.caCertPem: expected a CA certificate \(basicConstraints CA:TRUE\)/],
+            ["a brought certificate not issued by the CA", { alias: "mirror", caCertPem: testCa("another CA").certPem, tlsCertPem: testServerCertificate("mirror").certPem, tlsKeyPem: testServerCertificate("mirror").keyPem }, /^args\.tlsCertPem: expected a certificate issued by args\.caCertPem/],
+            ["a key that is not the brought certificate's", { alias: "mirror", caCertPem: testCa().certPem, tlsCertPem: testServerCertificate("mirror").certPem, tlsKeyPem: testCa().keyPem }, /^args\.tlsKeyPem: expected the private key of args\.tlsCertPem .*, got "a secret of \d+ bytes"$/],
+            ["a brought certificate without the registry's name", { alias: "mirror", caCertPem: testCa().certPem, tlsCertPem: testServerCertificate("other").certPem, tlsKeyPem: testServerCertificate("other").keyPem }, /^args\.tlsCertPem: expected a certificate whose subjectAltName has mirror, got "DNS:other"/],
         ];
         for (const [what, args, message] of cases) {
             it(`rejects ${what}, registering nothing`, async () => {

@@ -8,7 +8,7 @@ import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import { Captured, RegisteredResource, capture, captureFailure, isSecret, sentAsSecret, urnTypeChain, valueOf } from "./harness";
 import { validateManifests } from "./kubernetesSchema";
-import { testCa } from "./pems";
+import { testCa, testServerCertificate } from "./pems";
 import { SelfHostedRegistry, SelfHostedRegistryArgs, validateSelfHostedRegistryArgs } from "../components/selfHostedRegistry";
 import { DindDeployment } from "../components/dindDeployment";
 
@@ -197,6 +197,29 @@ describe("SelfHostedRegistry", () => {
             assert.equal(captured.only(CONFIG_MAP).inputs.data["ca.crt"], brought.certPem);
             assert.equal(await valueOf(component.caCertPem), brought.certPem);
             assert.ok(sentAsSecret(captured.get(SIGNED, "registry-server"), "caPrivateKeyPem"));
+        });
+    });
+
+    describe("a certificate the user brings", () => {
+        const names = ["registry", "registry.ci", "registry.ci.svc", "registry.ci.svc.cluster.local"];
+
+        it("goes into the TLS Secret as it is, its key secret, with no certificate made", async () => {
+            const brought = testServerCertificate(...names);
+            const { captured, component } = await deploy({ namespace: "ci", caCertPem: testCa().certPem, tlsCertPem: brought.certPem, tlsKeyPem: brought.keyPem });
+            assert.deepEqual(captured.resources.filter((r) => r.type.startsWith("tls:")), []);
+            const secret = captured.get(SECRET, "registry-tls");
+            assert.equal(secret.inputs.stringData["tls.crt"], brought.certPem);
+            assert.ok(sentAsSecret(secret, "stringData.tls.key"));
+            assert.equal(await valueOf(component.caCertPem), testCa().certPem);
+        });
+
+        it("must name every Service name pods dial, refused before anything is registered", async () => {
+            const brought = testServerCertificate("registry", "registry.ci");
+            const { error, registered } = await captureFailure(
+                () => new SelfHostedRegistry("registry", { namespace: "ci", caCertPem: testCa().certPem, tlsCertPem: brought.certPem, tlsKeyPem: brought.keyPem }),
+            );
+            assert.match(error.message, /^args\.tlsCertPem: expected a certificate whose subjectAltName has registry\.ci\.svc, registry\.ci\.svc\.cluster\.local, got "DNS:registry, DNS:registry\.ci"$/);
+            assert.equal(registered, 0);
         });
     });
 
