@@ -17,7 +17,7 @@ import {
     pemCertificateInput,
     registryHost,
 } from "./validation";
-import type { Input, Output } from "@pulumi/pulumi";
+import type { Input, Output, Resource } from "@pulumi/pulumi";
 
 /** How the client reaches the daemon. */
 export type Transport = "unix" | "tls" | "tcp";
@@ -314,6 +314,12 @@ export interface RegistryWiring {
     readonly caCertPem: Output<string>;
     /** The Docker network the registry is reached on, for a daemon on one Docker host; none on Kubernetes. */
     readonly networkName?: Output<string>;
+    /**
+     * What serves the registry on one Docker host. A daemon wired to it starts after it (dependsOn),
+     * so the mirror answers from the daemon's first pull; no property of the daemon depends on it,
+     * so replacing the registry (a renewed certificate, a new user) leaves the daemon running.
+     */
+    readonly servedBy?: Resource;
 }
 
 /** The mirror URL of a registry served over TLS at `host`. */

@@ -276,7 +276,13 @@ export class LocalDind extends pulumi.ComponentResource {
             },
             // The old and new container must never run at once: both would use the data volume (and the host port).
             // The provider never applies a healthcheck change to an existing container, so a change replaces it.
-            { ...child, deleteBeforeReplace: true, replaceOnChanges: ["healthcheck"] },
+            // dockerd silently skips a mirror that does not answer yet, so a wired registry is healthy first.
+            {
+                ...child,
+                deleteBeforeReplace: true,
+                replaceOnChanges: ["healthcheck"],
+                dependsOn: args.registry?.servedBy ? [args.registry.servedBy] : [],
+            },
         );
 
         // A one-shot job: created once the daemon is healthy, not waited for, never restarted,

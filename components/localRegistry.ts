@@ -13,6 +13,7 @@ import {
     RegistryArgs,
     RegistryMode,
     RegistrySettings,
+    checkBroughtCertificateNames,
     createRegistryCredentials,
     registryCertificates,
     registryEnvironment,
@@ -105,8 +106,10 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
     public readonly mirrorUrl: pulumi.Output<string | undefined>;
     /** `localhost:<port>` when the registry is published on the host; its CA goes in certs.d/localhost:<port>/ca.crt there. */
     public readonly publishedHost: pulumi.Output<string | undefined>;
-    /** The CA that signed the registry's certificate (public; once healthy). */
+    /** The CA that signed the registry's certificate (public). */
     public readonly caCertPem: pulumi.Output<string>;
+    /** The registry's container, which a LocalDind wired to it starts after. */
+    public readonly servedBy: pulumi.Resource;
     /** The network the registry is on, for a LocalDind to join. */
     public readonly networkName: pulumi.Output<string>;
     /** The registry's container. */
@@ -119,6 +122,9 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
     constructor(name: string, args: LocalRegistryArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         const settings = validateLocalRegistryArgs(args);
         const alias = settings.alias ?? lowerCaseDnsName(name, "name (it names the registry on its network when args.alias is not given)");
+        const published = settings.port !== undefined;
+        const serverNames = { commonName: alias, dnsNames: [alias, ...(published ? ["localhost"] : [])], ipAddresses: published ? [LOOPBACK] : [] };
+        checkBroughtCertificateNames(settings, serverNames, "args.");
         super("dind:index:LocalRegistry", name, {}, opts);
         const child = { parent: this };
 
@@ -132,13 +138,7 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
             { ...child, retainOnDelete: settings.mode === "private" },
         );
 
-        const published = settings.port !== undefined;
-        const { ca, server } = registryCertificates(
-            name,
-            settings,
-            { commonName: alias, dnsNames: [alias, ...(published ? ["localhost"] : [])], ipAddresses: published ? [LOOPBACK] : [] },
-            child,
-        );
+        const { ca, server } = registryCertificates(name, settings, serverNames, child);
 
         const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 32, special: false }, child);
         const credentials = createRegistryCredentials(name, settings.users, child);
@@ -178,8 +178,9 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
             // The provider never applies a healthcheck change to an existing container, so a change replaces it.
             { ...child, deleteBeforeReplace: true, replaceOnChanges: ["healthcheck"] },
         );
-        // These resolve once the registry is healthy, so a daemon wired to it starts only then:
-        // dockerd silently skips a mirror that does not answer and pulls from upstream instead.
+        // These resolve once the registry is healthy, for whoever dials it. A LocalDind is ordered
+        // after the container through servedBy instead: a property depending on the container
+        // would make the daemon be replaced with it.
         const ready = <T>(value: pulumi.Input<T>) => pulumi.all([value, container.name]).apply(([v]) => v as T);
 
         this.registryHost = `${alias}:${REGISTRY_PORT}`;
@@ -187,7 +188,8 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
         this.host = ready(this.registryHost);
         this.mirrorUrl = ready(settings.mode === "mirror" ? mirrorUrlFor(this.registryHost) : undefined);
         this.publishedHost = ready(published ? `localhost:${settings.port}` : undefined);
-        this.caCertPem = ready(ca.certPem);
+        this.caCertPem = ca.certPem;
+        this.servedBy = container;
         this.networkName = pulumi.output(networkName);
         this.containerName = container.name;
         this.volumeName = volume.name;

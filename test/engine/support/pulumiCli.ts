@@ -94,10 +94,11 @@ export class PulumiProject {
     }
 
     /** Runs the CLI in the project directory; rejects on a non-zero exit unless `allowFailure`. */
-    async pulumi(args: string[], options: { allowFailure?: boolean; timeoutMs?: number } = {}): Promise<CliResult> {
+    async pulumi(args: string[], options: { allowFailure?: boolean; timeoutMs?: number; stdin?: string } = {}): Promise<CliResult> {
         const full = [...args, "--non-interactive"];
         const result = await new Promise<CliResult>((resolve, reject) => {
-            const child = spawn("pulumi", full, { cwd: this.dir, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+            const child = spawn("pulumi", full, { cwd: this.dir, env: this.env, stdio: ["pipe", "pipe", "pipe"] });
+            child.stdin.end(options.stdin ?? "");
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (d) => (stdout += d));
