@@ -46,11 +46,11 @@ describe("real engine: the origin's experiment through a LocalRegistry mirror", 
     const volumes: string[] = [];
 
     /** The stack file, and the server key as a secret through `pulumi config set --secret --path`. */
-    async function configure(certificate: { certPem: string; keyPem: string }): Promise<void> {
+    async function configure(certificate: { certPem: string; keyPem: string }, moreMirrors: string[] = []): Promise<void> {
         project.writeFile(
             `Pulumi.${STACK}.yaml`,
             unixStackFile(sockets, {
-                "dind:registryMirrors": [`https://${ALIAS}:5000`],
+                "dind:registryMirrors": [`https://${ALIAS}:5000`, ...moreMirrors],
                 "dind:selfHostedRegistry": { enabled: true, mode: "private", alias: ALIAS, image: testImages.registry, caCertPem: ca.certPem, tlsCertPem: certificate.certPem },
             }),
         );
@@ -108,13 +108,32 @@ describe("real engine: the origin's experiment through a LocalRegistry mirror", 
         assert.ok(!hostTags.includes("busybox:latest"), "the host's image store stays without busybox:latest");
     });
 
+    let renewed: { certPem: string; keyPem: string };
+
     it("replaces only the registry for a renewed certificate: the daemon keeps running", async function () {
         const before = await project.resources(STACK);
-        await configure(ca.issue(ALIAS, "server", [ALIAS, `${ALIAS}.test`]));
+        renewed = ca.issue(ALIAS, "server", [ALIAS, `${ALIAS}.test`]);
+        await configure(renewed);
         await project.up(STACK);
         const after = await project.resources(STACK);
         assert.notEqual(containerId(after, "-registry"), containerId(before, "-registry"));
         assert.equal(containerId(after, "-dind"), containerId(before, "-dind"), "the daemon needs nothing new: its CA is the same");
+        await project.pulumi(["preview", "--expect-no-changes", "-s", STACK]);
+    });
+
+    it("replaces only the daemon for a new daemon setting, and its image store survives", async function () {
+        const before = await project.resources(STACK);
+        const { dockerHost } = await project.outputs(STACK);
+        const env = { ...process.env, DOCKER_HOST: dockerHost };
+        execFileSync("docker", ["pull", "busybox:latest"], { env, stdio: "pipe", timeout: 120_000 });
+
+        await configure(renewed, ["https://localhost:5999"]);
+        await project.up(STACK);
+        const after = await project.resources(STACK);
+        assert.notEqual(containerId(after, "-dind"), containerId(before, "-dind"));
+        assert.equal(containerId(after, "-registry"), containerId(before, "-registry"), "the registry is not touched");
+        const image = await nested.getImage("busybox:latest").inspect();
+        assert.ok(image.Id, "the image pulled before the update is still in the daemon");
         await project.pulumi(["preview", "--expect-no-changes", "-s", STACK]);
     });
 });
