@@ -47,7 +47,7 @@ describe("real engine: a newer build of the daemon's image tag", function () {
         // A newer build under the same tag, as `docker pull` would leave it.
         const scratch = await host.createContainer({ Image: TAG, Cmd: ["true"] });
         const { Id: newer } = await scratch.commit({ repo: REPO, tag: "29", changes: ["LABEL rebuilt=1"] });
-        await scratch.remove();
+        await scratch.remove({ v: true });
         images.push(newer);
         assert.notEqual(newer, old);
 
