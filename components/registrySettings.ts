@@ -143,6 +143,20 @@ function users(value: unknown, argument: string): RegistryUser[] {
     return list;
 }
 
+/** A certificate's subject on one line, as errors name it. */
+function subjectOf(cert: crypto.X509Certificate): string {
+    return cert.subject.replace(/\n/g, ", ");
+}
+
+/** `certPem` parsed, refused unless it is a CA (basicConstraints CA:TRUE). */
+function caCertificate(certPem: string, argument: string): crypto.X509Certificate {
+    const cert = new crypto.X509Certificate(pemCertificate(certPem, argument));
+    if (!cert.ca) {
+        throw new InvalidArgumentError(argument, subjectOf(cert), "a CA certificate (basicConstraints CA:TRUE)");
+    }
+    return cert;
+}
+
 /** A CA the user brings: both halves or neither, checked now when they are plain strings. */
 function certificateAuthority(certPem: unknown, keyPem: unknown, prefix: string): RegistrySettings["ca"] {
     if (certPem === undefined && keyPem === undefined) {
@@ -155,10 +169,7 @@ function certificateAuthority(certPem: unknown, keyPem: unknown, prefix: string)
         throw new InvalidArgumentError(`${prefix}caCertPem`, certPem, `the CA certificate of ${prefix}caKeyPem, which is given`);
     }
     if (typeof certPem === "string") {
-        const cert = new crypto.X509Certificate(pemCertificate(certPem, `${prefix}caCertPem`));
-        if (!cert.ca) {
-            throw new InvalidArgumentError(`${prefix}caCertPem`, cert.subject.replace(/\n/g, ", "), "a CA certificate (basicConstraints CA:TRUE)");
-        }
+        const cert = caCertificate(certPem, `${prefix}caCertPem`);
         if (typeof keyPem === "string") {
             matchingKey(keyPem, cert, `${prefix}caKeyPem`, `${prefix}caCertPem`);
         }
@@ -175,7 +186,7 @@ function matchingKey(keyPem: string, cert: crypto.X509Certificate, argument: str
         throw new InvalidArgumentError(argument, redacted(keyPem), "a PEM private key");
     }
     if (!cert.checkPrivateKey(key)) {
-        throw new InvalidArgumentError(argument, redacted(keyPem), `the private key of ${certArgument} (${cert.subject.replace(/\n/g, ", ")})`);
+        throw new InvalidArgumentError(argument, redacted(keyPem), `the private key of ${certArgument} (${subjectOf(cert)})`);
     }
 }
 
@@ -198,15 +209,12 @@ function broughtCertificate(args: RegistryArgs, prefix: string): RegistrySetting
     if (typeof tlsCertPem === "string") {
         const cert = new crypto.X509Certificate(pemCertificate(tlsCertPem, `${prefix}tlsCertPem`));
         if (cert.ca) {
-            throw new InvalidArgumentError(`${prefix}tlsCertPem`, cert.subject.replace(/\n/g, ", "), "a server certificate, not a CA (basicConstraints CA:FALSE)");
+            throw new InvalidArgumentError(`${prefix}tlsCertPem`, subjectOf(cert), "a server certificate, not a CA (basicConstraints CA:FALSE)");
         }
         if (typeof caCertPem === "string") {
-            const ca = new crypto.X509Certificate(pemCertificate(caCertPem, `${prefix}caCertPem`));
-            if (!ca.ca) {
-                throw new InvalidArgumentError(`${prefix}caCertPem`, ca.subject.replace(/\n/g, ", "), "a CA certificate (basicConstraints CA:TRUE)");
-            }
+            const ca = caCertificate(caCertPem, `${prefix}caCertPem`);
             if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
-                throw new InvalidArgumentError(`${prefix}tlsCertPem`, cert.subject.replace(/\n/g, ", "), `a certificate issued by ${prefix}caCertPem (${ca.subject.replace(/\n/g, ", ")})`);
+                throw new InvalidArgumentError(`${prefix}tlsCertPem`, subjectOf(cert), `a certificate issued by ${prefix}caCertPem (${subjectOf(ca)})`);
             }
         }
         if (typeof tlsKeyPem === "string") {
