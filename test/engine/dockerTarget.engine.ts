@@ -10,21 +10,15 @@ import * as path from "path";
 import Docker from "dockerode";
 import { testImages } from "../e2e/support/engine";
 import { unixStackFile } from "./support/dockerStack";
-import { PulumiProject, StateResource, logicalName } from "./support/pulumiCli";
+import { PulumiProject, StateResource, stateResource } from "./support/pulumiCli";
 
 const STACK = "engine";
 /** An image the nested daemon gets from the test, under a name the host's store never has. */
 const PROBE_TAG = "engine-tier.example/probe:latest";
 
-function custom(resources: StateResource[], type: string): StateResource[] {
-    return resources.filter((r) => r.custom && r.type === type);
-}
-
 /** The host engine's view of the daemon container the stack's state names. */
 async function dindContainer(host: Docker, resources: StateResource[]): Promise<Docker.ContainerInspectInfo> {
-    const [dind] = custom(resources, "docker:index/container:Container").filter((r) => logicalName(r).endsWith("-dind"));
-    assert.ok(dind, "the state has a dind container");
-    return host.getContainer(dind.id!).inspect();
+    return host.getContainer(stateResource(resources, "docker:index/container:Container", "-dind").id!).inspect();
 }
 
 /** Puts busybox into the nested daemon under PROBE_TAG, as `docker load` would. */
@@ -89,7 +83,7 @@ describe("real engine: the program on the Docker target", function () {
         assert.equal(outputs.dockerHost, `unix://${socketDirectory}/docker.sock`);
         const info = await nested.info();
         assert.equal(info.Driver, "overlay2", "the volume lets dockerd use overlay2 instead of vfs");
-        assert.equal(custom(resources, "docker:index/volume:Volume")[0].retainOnDelete, true);
+        assert.equal(stateResource(resources, "docker:index/volume:Volume", "-data").retainOnDelete, true);
     });
 
     it("runs containers in its own image store, which the host's never sees", async function () {

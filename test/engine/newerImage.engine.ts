@@ -9,7 +9,7 @@ import * as path from "path";
 import Docker from "dockerode";
 import { testImages } from "../e2e/support/engine";
 import { unixStackFile } from "./support/dockerStack";
-import { PulumiProject, logicalName } from "./support/pulumiCli";
+import { PulumiProject, stateResource } from "./support/pulumiCli";
 
 const STACK = "newer";
 const REPO = "engine-tier.example/dind";
@@ -21,8 +21,8 @@ describe("real engine: a newer build of the daemon's image tag", function () {
     const images: string[] = [];
 
     async function daemonImage(): Promise<string> {
-        const dind = (await project.resources(STACK)).find((r) => r.type === "docker:index/container:Container" && logicalName(r).endsWith("-dind"));
-        return (await host.getContainer(dind!.id!).inspect()).Image;
+        const dind = stateResource(await project.resources(STACK), "docker:index/container:Container", "-dind");
+        return (await host.getContainer(dind.id!).inspect()).Image;
     }
 
     before(async function () {

@@ -17,16 +17,14 @@ import { streamToBuffer } from "../e2e/support/e2eRun";
 import { testImages } from "../e2e/support/engine";
 import { TestCa } from "../e2e/support/pki";
 import { unixStackFile } from "./support/dockerStack";
-import { PulumiProject, StateResource, logicalName } from "./support/pulumiCli";
+import { PulumiProject, StateResource, stateResource } from "./support/pulumiCli";
 
 const STACK = "mirror";
 const ALIAS = "mirror";
 const MIRRORED = `${ALIAS}:5000/library/busybox:latest`;
 
 function containerId(resources: StateResource[], suffix: string): string {
-    const container = resources.find((r) => r.type === "docker:index/container:Container" && logicalName(r).endsWith(suffix));
-    assert.ok(container, `a container *${suffix} in the state`);
-    return container.id!;
+    return stateResource(resources, "docker:index/container:Container", suffix).id!;
 }
 
 /** Reads a push's progress stream to its end; an error inside the HTTP 200 stream rejects. */
@@ -80,8 +78,7 @@ describe("real engine: the origin's experiment through a LocalRegistry mirror", 
         await project.up(STACK);
         const outputs = await project.outputs(STACK);
         volumes.push(outputs.volumeName);
-        const registryVolume = (await project.resources(STACK)).find((r) => r.type === "docker:index/volume:Volume" && logicalName(r).endsWith("registry-data"));
-        volumes.push(registryVolume!.outputs!.name);
+        volumes.push(stateResource(await project.resources(STACK), "docker:index/volume:Volume", "registry-data").outputs!.name);
         assert.equal(outputs.registryHost, `${ALIAS}:5000`);
         assert.doesNotMatch(fs.readFileSync(path.join(project.dir, `Pulumi.${STACK}.yaml`), "utf8"), /PRIVATE KEY/);
         assert.doesNotMatch(JSON.stringify(outputs), /PRIVATE KEY/);

@@ -21,14 +21,8 @@ cache="${PULUMI_DIND_ENGINE_CACHE:-/var/cache/pulumi-dind/engine}"
 bin_dir="${PULUMI_DIND_BIN_DIR:-/usr/local/bin}"
 mkdir -p "$cache" "$bin_dir"
 
-step_started=0
-step() {
-    step_started=$SECONDS
-    echo "==> $*"
-}
-done_step() {
-    echo "    done in $((SECONDS - step_started)) s"
-}
+# shellcheck source=../../setup-steps.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../setup-steps.sh"
 
 if ! command -v go >/dev/null; then
     echo "error: no go on PATH: the engine is built from Go modules and needs Go 1.21 or newer" >&2

@@ -47,6 +47,15 @@ export function logicalName(resource: StateResource): string {
     return resource.urn.split("::").pop()!;
 }
 
+/** The one resource of `type` whose logical name ends in `suffix` (such as "-dind"); fails when there is none. */
+export function stateResource(resources: StateResource[], type: string, suffix: string): StateResource {
+    const found = resources.find((r) => r.type === type && logicalName(r).endsWith(suffix));
+    if (!found) {
+        throw new Error(`no ${type} named *${suffix} in the stack's state`);
+    }
+    return found;
+}
+
 export class PulumiProject {
     readonly env: NodeJS.ProcessEnv;
 
