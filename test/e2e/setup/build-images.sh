@@ -39,14 +39,8 @@ mkdir -p "$cache"
 work="$(mktemp -d "$cache/work.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-step_started=0
-step() {
-    step_started=$SECONDS
-    echo "==> $*"
-}
-done_step() {
-    echo "    done in $((SECONDS - step_started)) s"
-}
+# shellcheck source=../../setup-steps.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../setup-steps.sh"
 
 # docker import NAME TAR CHANGES...; the image NAME had before is removed when nothing uses it,
 # so rebuilds do not pile up untagged 400 MB images.

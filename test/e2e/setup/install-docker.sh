@@ -23,14 +23,8 @@ if [ "$(id -u)" != 0 ]; then
     sudo=(sudo)
 fi
 
-step_started=0
-step() {
-    step_started=$SECONDS
-    echo "==> $*"
-}
-done_step() {
-    echo "    done in $((SECONDS - step_started)) s"
-}
+# shellcheck source=../../setup-steps.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../setup-steps.sh"
 
 missing=()
 for p in "${packages[@]}"; do
