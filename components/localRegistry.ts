@@ -10,9 +10,11 @@ import {
     REGISTRY_PORT,
     REGISTRY_TLS_DIR,
     REGISTRY_TLS_FILES,
+    REGISTRY_UPSTREAM_CA_DIR,
     RegistryArgs,
     RegistryMode,
     RegistrySettings,
+    UPSTREAM_CA_FILE,
     checkBroughtCertificateNames,
     createRegistryCredentials,
     registryCertificates,
@@ -153,6 +155,8 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
             { file: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.cert}`, content: server.certPem },
             { file: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.key}`, content: server.privateKeyPem, permissions: "0600" },
             ...(settings.users.length > 0 ? [{ file: `${REGISTRY_AUTH_DIR}/${HTPASSWD_FILE}`, content: credentials.htpasswd }] : []),
+            // Public: the CAs a mirror trusts for its upstream, in a directory of SSL_CERT_DIR.
+            ...(settings.upstreamCaCertPem !== undefined ? [{ file: `${REGISTRY_UPSTREAM_CA_DIR}/${UPSTREAM_CA_FILE}`, content: settings.upstreamCaCertPem }] : []),
         ];
 
         const container = new docker.Container(

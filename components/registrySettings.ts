@@ -9,7 +9,25 @@ import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CertificateAuthority, KeyPair, createCertificateAuthority, existingCertificateAuthority, issueCertificate } from "./certificates";
-import { InvalidArgumentError, arrayOf, booleanValue, dnsName, ipAddress, knownKeys, lowerCaseDnsName, mirrorUrl, nonEmptyString, oneOf, optional, pemCertificate, quantity } from "./validation";
+import { SYSTEM_CA_DIR } from "./daemon";
+import {
+    InvalidArgumentError,
+    arrayOf,
+    booleanValue,
+    dnsName,
+    goDurationString,
+    ipAddress,
+    knownKeys,
+    lowerCaseDnsName,
+    mirrorUrl,
+    nonEmptyString,
+    oneOf,
+    optional,
+    pemCertificate,
+    pemCertificates,
+    quantity,
+    redacted,
+} from "./validation";
 
 /** A pull-through `mirror` of one upstream registry, or a `private` registry that accepts pushes. */
 export type RegistryMode = "mirror" | "private";
@@ -27,6 +45,11 @@ export const REGISTRY_TLS_FILES = { cert: "tls.crt", key: "tls.key" } as const;
 export const REGISTRY_AUTH_DIR = "/etc/distribution/auth";
 export const HTPASSWD_FILE = "htpasswd";
 export const HTPASSWD_REALM = "pulumi-dind registry";
+/** Where a mirror finds `upstreamCaCertPem`; Go adds every file of the directories in SSL_CERT_DIR to the system roots. */
+export const REGISTRY_UPSTREAM_CA_DIR = "/etc/distribution/upstream-ca";
+export const UPSTREAM_CA_FILE = "ca.crt";
+/** The system's directory first, so a public upstream's roots stay trusted; Go reads the system bundle file either way. */
+export const UPSTREAM_SSL_CERT_DIR = `${SYSTEM_CA_DIR}:${REGISTRY_UPSTREAM_CA_DIR}`;
 export const DEFAULT_STORAGE_SIZE = "20Gi";
 
 /** The keys under which the registry's secret settings are stored (Secret keys, upload names). */
@@ -55,6 +78,10 @@ export interface RegistryArgs {
     upstreamUsername?: pulumi.Input<string>;
     /** The password or access token for `upstreamUsername`, kept secret. Default none. */
     upstreamPassword?: pulumi.Input<string>;
+    /** CA certificates (PEM, one or more, CA:TRUE) a mirror trusts for `upstream`, on top of the system's roots, e.g. a private registry's `caCertPem` (mirror mode, https upstream). Default: the system's roots only. */
+    upstreamCaCertPem?: pulumi.Input<string>;
+    /** How long a mirror keeps what it cached before fetching it again, as a Go duration such as "168h"; "0" keeps it for ever (registry 3's `proxy.ttl`; registry 2.8 ignores it). Default the registry's, 168h. */
+    cacheTtl?: string;
     /** Accounts of a private registry (htpasswd, bcrypt); without any, anyone who reaches it may push. Default none. */
     users?: RegistryUserArgs[];
     /** More DNS names clients use for the registry, added to its certificate. Default none. */
@@ -85,6 +112,10 @@ export interface RegistrySettings {
     /** Only for a mirror. */
     upstream?: string;
     upstreamCredentials?: { username: pulumi.Input<string>; password: pulumi.Input<string> };
+    /** Only for a mirror. */
+    upstreamCaCertPem?: pulumi.Input<string>;
+    /** Only for a mirror. */
+    cacheTtl?: string;
     users: RegistryUser[];
     hostnames: string[];
     ipAddresses: string[];
@@ -97,11 +128,6 @@ export interface RegistrySettings {
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 /** bcrypt reads no further; a longer password would be accepted with any suffix. */
 const BCRYPT_MAX_BYTES = 72;
-
-/** Names a secret in an error without printing it. */
-function redacted(value: string): string {
-    return `a secret of ${Buffer.byteLength(value)} bytes`;
-}
 
 function username(value: unknown, argument: string): string {
     if (typeof value !== "string" || !USERNAME.test(value)) {
@@ -148,13 +174,38 @@ function subjectOf(cert: crypto.X509Certificate): string {
     return cert.subject.replace(/\n/g, ", ");
 }
 
-/** `certPem` parsed, refused unless it is a CA (basicConstraints CA:TRUE). */
-function caCertificate(certPem: string, argument: string): crypto.X509Certificate {
-    const cert = new crypto.X509Certificate(pemCertificate(certPem, argument));
+/** `cert` itself, refused unless it is a CA (basicConstraints CA:TRUE). */
+function requireCa(cert: crypto.X509Certificate, argument: string): crypto.X509Certificate {
     if (!cert.ca) {
         throw new InvalidArgumentError(argument, subjectOf(cert), "a CA certificate (basicConstraints CA:TRUE)");
     }
     return cert;
+}
+
+/** `certPem` parsed, refused unless it is a CA (basicConstraints CA:TRUE). */
+function caCertificate(certPem: string, argument: string): crypto.X509Certificate {
+    return requireCa(new crypto.X509Certificate(pemCertificate(certPem, argument)), argument);
+}
+
+/**
+ * The CAs a mirror trusts for its upstream: only in mirror mode, only for an https
+ * upstream, certificates only (a private key is refused unprinted), each CA:TRUE.
+ * Checked now when plain; an Output (another registry's caCertPem) is left to the engine.
+ */
+function upstreamCaBundle(args: RegistryArgs, mode: RegistryMode, prefix: string): pulumi.Input<string> | undefined {
+    const value = args.upstreamCaCertPem;
+    if (value === undefined || mode === "private") {
+        return undefined;
+    }
+    if (typeof args.upstream === "string" && args.upstream.startsWith("http://")) {
+        throw new InvalidArgumentError(`${prefix}upstreamCaCertPem`, "a value", `nothing with an http:// ${prefix}upstream (a CA verifies a TLS upstream; ${prefix}upstream must be https://)`);
+    }
+    if (typeof value === "string") {
+        pemCertificates(value, `${prefix}upstreamCaCertPem`).forEach((cert) => requireCa(cert, `${prefix}upstreamCaCertPem`));
+    } else if (!pulumi.Output.isInstance(value) && !(value instanceof Promise)) {
+        throw new InvalidArgumentError(`${prefix}upstreamCaCertPem`, typeof value, "a PEM string or an Output of one");
+    }
+    return value;
 }
 
 /** A CA the user brings: both halves or neither, checked now when they are plain strings. */
@@ -264,14 +315,15 @@ export function validateRegistryArgs(args: RegistryArgs, prefix: string): Regist
         );
     }
     if (mode === "private") {
-        for (const key of ["upstream", "upstreamUsername", "upstreamPassword"] as const) {
+        for (const key of ["upstream", "upstreamUsername", "upstreamPassword", "upstreamCaCertPem", "cacheTtl"] as const) {
             if (args[key] !== undefined) {
-                const given = key === "upstream" ? args[key] : "a value";
+                const given = key === "upstream" || key === "cacheTtl" ? args[key] : "a value";
                 throw new InvalidArgumentError(`${prefix}${key}`, given, "nothing in private mode: a registry that accepts pushes proxies no upstream");
             }
         }
     }
     const brought = broughtCertificate(args, prefix);
+    const upstreamCaCertPem = upstreamCaBundle(args, mode, prefix);
     if ((args.upstreamUsername === undefined) !== (args.upstreamPassword === undefined)) {
         const missing = args.upstreamUsername === undefined ? "upstreamUsername" : "upstreamPassword";
         throw new InvalidArgumentError(`${prefix}${missing}`, undefined, "upstreamUsername and upstreamPassword together, or neither");
@@ -286,6 +338,8 @@ export function validateRegistryArgs(args: RegistryArgs, prefix: string): Regist
                       username: secretString(args.upstreamUsername, `${prefix}upstreamUsername`),
                       password: secretString(args.upstreamPassword, `${prefix}upstreamPassword`),
                   },
+        upstreamCaCertPem,
+        cacheTtl: mode === "mirror" ? optional(args.cacheTtl, `${prefix}cacheTtl`, goDurationString) : undefined,
         users: users(args.users ?? [], `${prefix}users`),
         hostnames: arrayOf(args.hostnames ?? [], `${prefix}hostnames`, dnsName),
         ipAddresses: arrayOf(args.ipAddresses ?? [], `${prefix}ipAddresses`, ipAddress),
@@ -350,7 +404,7 @@ export function validateStorage(value: RegistryStorageArgs | undefined, mode: Re
  * The registry's plain settings as environment variables (every config key has
  * a `REGISTRY_<PATH>` form). Secret ones come from registrySecretEnvironment.
  */
-export function registryEnvironment(settings: Pick<RegistrySettings, "mode" | "upstream" | "users">): Record<string, string> {
+export function registryEnvironment(settings: Pick<RegistrySettings, "mode" | "upstream" | "upstreamCaCertPem" | "cacheTtl" | "users">): Record<string, string> {
     const env: Record<string, string> = {
         REGISTRY_HTTP_ADDR: `:${REGISTRY_PORT}`,
         REGISTRY_HTTP_TLS_CERTIFICATE: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.cert}`,
@@ -363,6 +417,13 @@ export function registryEnvironment(settings: Pick<RegistrySettings, "mode" | "u
         env.REGISTRY_PROXY_REMOTEURL = settings.upstream ?? DEFAULT_UPSTREAM;
         // The cache's expiry (proxy.ttl) deletes blobs only when deletes are enabled; without it the cache only grows.
         env.REGISTRY_STORAGE_DELETE_ENABLED = "true";
+        if (settings.cacheTtl !== undefined) {
+            env.REGISTRY_PROXY_TTL = settings.cacheTtl;
+        }
+        if (settings.upstreamCaCertPem !== undefined) {
+            // Go's crypto/x509 reads SSL_CERT_DIR in place of its default directories, and its bundle file regardless.
+            env.SSL_CERT_DIR = UPSTREAM_SSL_CERT_DIR;
+        }
     }
     if (settings.users.length > 0) {
         env.REGISTRY_AUTH = "htpasswd";

@@ -205,9 +205,22 @@ export function mirrorUrl(value: unknown, argument: string): string {
     return value.replace(/\/$/, "");
 }
 
+/** Names a secret in an error without printing it. */
+export function redacted(value: string): string {
+    return `a secret of ${Buffer.byteLength(value)} bytes`;
+}
+
+/** A certificate argument holding a private key (a pasted key, or a bundle with one) is refused without printing any of it. */
+function refusePrivateKey(value: unknown, argument: string, expected: string): void {
+    if (typeof value === "string" && /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(value)) {
+        throw new InvalidArgumentError(argument, redacted(value), `${expected}, and no private key`);
+    }
+}
+
 /** Must parse as an X.509 certificate in PEM, as dockerd reads from certs.d. */
 export function pemCertificate(value: unknown, argument: string): string {
     const expected = "a PEM-encoded X.509 certificate (-----BEGIN CERTIFICATE-----)";
+    refusePrivateKey(value, argument, expected);
     if (typeof value !== "string" || !value.includes("-----BEGIN CERTIFICATE-----")) {
         throw new InvalidArgumentError(argument, value, expected);
     }
@@ -219,10 +232,47 @@ export function pemCertificate(value: unknown, argument: string): string {
     return value;
 }
 
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+
+/**
+ * One or more PEM certificates, as Go reads a file of roots: every block must be a
+ * CERTIFICATE that parses, and there must be at least one.
+ */
+export function pemCertificates(value: unknown, argument: string): crypto.X509Certificate[] {
+    const expected = "one or more PEM-encoded X.509 certificates (-----BEGIN CERTIFICATE-----)";
+    refusePrivateKey(value, argument, expected);
+    const blocks = typeof value === "string" ? [...value.matchAll(PEM_BLOCK)] : [];
+    if (blocks.length === 0) {
+        throw new InvalidArgumentError(argument, value, expected);
+    }
+    return blocks.map((block, index) => {
+        const what = blocks.length > 1 ? `block ${index + 1} of ${blocks.length}` : "the block";
+        if (block[1] !== "CERTIFICATE") {
+            throw new InvalidArgumentError(argument, `${what}: ${block[1]}`, `${expected} and nothing else`);
+        }
+        try {
+            return new crypto.X509Certificate(block[0]);
+        } catch {
+            throw new InvalidArgumentError(argument, `${what}: a CERTIFICATE that does not parse`, expected);
+        }
+    });
+}
+
 /** Like pemCertificate, for an argument that may also be an Output resolved later. */
 export function pemCertificateInput<T>(value: T, argument: string): T {
     if (isKnown<string>(value)) {
         pemCertificate(value, argument);
+    }
+    return value;
+}
+
+/** A unit Go's time.ParseDuration takes, after a number. */
+const GO_DURATION = /^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/;
+
+/** A Go duration as a registry's config takes it ("168h", "1h30m"), or "0"; no sign, and no bare number (Go reads it as nanoseconds). */
+export function goDurationString(value: unknown, argument: string): string {
+    if (typeof value !== "string" || (value !== "0" && !GO_DURATION.test(value))) {
+        throw new InvalidArgumentError(argument, value, 'a Go duration such as "168h" or "1h30m" (units ns, us, ms, s, m, h), or "0"');
     }
     return value;
 }

@@ -3,7 +3,7 @@ import * as crypto from "crypto";
 import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import { Captured, capture, captureFailure, isSecret, sentAsSecret, urnTypeChain, valueOf } from "./harness";
-import { testCa, testServerCertificate } from "./pems";
+import { badUpstreamTrustCases, testCa, testServerCertificate } from "./pems";
 import { LocalRegistry, LocalRegistryArgs, validateLocalRegistryArgs } from "../components/localRegistry";
 import { LocalDind } from "../components/localDind";
 
@@ -214,6 +214,43 @@ describe("LocalRegistry", () => {
         });
     });
 
+    describe("a mirror of a private upstream", () => {
+        it("trusts the upstream's CA: a public file in a directory of SSL_CERT_DIR, after the system's roots", async () => {
+            let upstream!: LocalRegistry;
+            const captured = await capture(() => {
+                upstream = new LocalRegistry("images", { mode: "private", alias: "images" });
+                const args = { networkName: upstream.networkName, upstream: `https://${upstream.registryHost}`, upstreamCaCertPem: upstream.caCertPem };
+                new LocalRegistry("local", args, { dependsOn: [upstream] });
+            });
+            const { env, upload } = containerOf(captured);
+            // The registry pings its upstream when it starts: with dependsOn, the mirror is registered only once the upstream's container is up.
+            const mirrorComponent = captured.resources.find((r) => r.type === COMPONENT && r.name === "local")!;
+            assert.ok(mirrorComponent.options.dependsOn.includes(containerOf(captured, "images").container.urn), "ordered after the upstream's container");
+            assert.equal(env.REGISTRY_PROXY_REMOTEURL, "https://images:5000");
+            assert.equal(env.SSL_CERT_DIR, "/etc/ssl/certs:/etc/distribution/upstream-ca");
+            const trusted = upload("/etc/distribution/upstream-ca/ca.crt");
+            assert.equal(trusted, await valueOf(upstream.caCertPem), "the upstream's own CA");
+            assert.ok(!(await isSecret(upstream.caCertPem)), "a CA certificate is public: the uploads are secret only as a list holding the key");
+            const served = new crypto.X509Certificate(containerOf(captured, "images").upload("/etc/distribution/tls/tls.crt")!);
+            assert.ok(served.checkIssued(new crypto.X509Certificate(trusted!)), "the upstream's certificate chains to the trusted CA");
+            assert.equal(served.checkHost("images"), "images", "and names the host of the upstream URL");
+        });
+
+        it("takes a bundle of several CAs as given, and sets the cache's expiry", async () => {
+            const bundle = testCa("first upstream CA").certPem + testCa("second upstream CA").certPem;
+            const { env, upload } = await deploy({ upstream: "https://images.example.com", upstreamCaCertPem: bundle, cacheTtl: "24h" });
+            assert.equal(upload("/etc/distribution/upstream-ca/ca.crt"), bundle);
+            assert.equal(env.REGISTRY_PROXY_TTL, "24h");
+        });
+
+        it("trusts only the system's roots and keeps the registry's expiry when not told otherwise", async () => {
+            const { env, upload } = await deploy();
+            assert.equal(env.SSL_CERT_DIR, undefined);
+            assert.equal(env.REGISTRY_PROXY_TTL, undefined);
+            assert.equal(upload("/etc/distribution/upstream-ca/ca.crt"), undefined);
+        });
+    });
+
     describe("the container", () => {
         it("keeps images on a named volume, retained for a private registry only", async () => {
             const mirror = await deploy();
@@ -272,7 +309,7 @@ describe("LocalRegistry", () => {
             ["a key that is not the brought certificate's", { alias: "mirror", caCertPem: testCa().certPem, tlsCertPem: testServerCertificate("mirror").certPem, tlsKeyPem: testCa().keyPem }, /^args\.tlsKeyPem: expected the private key of args\.tlsCertPem .*, got "a secret of \d+ bytes"$/],
             ["a brought certificate without the registry's name", { alias: "mirror", caCertPem: testCa().certPem, tlsCertPem: testServerCertificate("other").certPem, tlsKeyPem: testServerCertificate("other").keyPem }, /^args\.tlsCertPem: expected a certificate whose subjectAltName has mirror, got "DNS:other"/],
         ];
-        for (const [what, args, message] of cases) {
+        for (const [what, args, message] of [...cases, ...(badUpstreamTrustCases() as [string, LocalRegistryArgs, RegExp][])]) {
             it(`rejects ${what}, registering nothing`, async () => {
                 const { error, registered } = await captureFailure(() => new LocalRegistry("local", args));
                 assert.match(error.message, message);

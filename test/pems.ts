@@ -1,5 +1,6 @@
 /** Real PEMs made once per test run, for arguments that must be certificates. */
 import { execFileSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -64,4 +65,35 @@ export function testServerCertificate(...dnsNames: string[]): TestCa {
         }
     }
     return servers.get(key)!;
+}
+
+/** A public key in PEM: a block that is not a certificate. */
+export function testPublicKeyPem(): string {
+    return crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" }).publicKey.export({ type: "spki", format: "pem" }) as string;
+}
+
+/**
+ * What both registries must refuse about a mirror's upstream trust and cache expiry, each
+ * with the message it must give (named from `args.`); built lazily so no PEM is made at import.
+ */
+export function badUpstreamTrustCases(): [string, Record<string, unknown>, RegExp][] {
+    const ca = testCa();
+    const leaf = testServerCertificate("leaf").certPem;
+    const certificates = /expected one or more PEM-encoded X\.509 certificates \(-----BEGIN CERTIFICATE-----\)/.source;
+    return [
+        ["an upstream CA for a private registry", { mode: "private", upstreamCaCertPem: ca.certPem }, /^args\.upstreamCaCertPem: expected nothing in private mode: a registry that accepts pushes proxies no upstream, got "a value"$/],
+        ["a cache TTL for a private registry", { mode: "private", cacheTtl: "1h" }, /^args\.cacheTtl: expected nothing in private mode.*, got "1h"$/],
+        ["an upstream CA for an http upstream", { upstream: "http://images.internal:5000", upstreamCaCertPem: ca.certPem }, /^args\.upstreamCaCertPem: expected nothing with an http:\/\/ args\.upstream \(a CA verifies a TLS upstream; args\.upstream must be https:\/\/\), got "a value"$/],
+        ["an upstream CA with its private key in it", { upstreamCaCertPem: ca.certPem + ca.keyPem }, new RegExp(`^args\\.upstreamCaCertPem: ${certificates}, and no private key, got "a secret of \\d+ bytes"$`)],
+        ["a private key as the upstream CA", { upstreamCaCertPem: ca.keyPem }, new RegExp(`^args\\.upstreamCaCertPem: ${certificates}, and no private key, got "a secret of \\d+ bytes"$`)],
+        ["an upstream CA that is no PEM", { upstreamCaCertPem: "hello" }, new RegExp(`^args\\.upstreamCaCertPem: ${certificates}, got "hello"$`)],
+        ["an upstream CA bundle with a public key in it", { upstreamCaCertPem: ca.certPem + testPublicKeyPem() }, new RegExp(`^args\\.upstreamCaCertPem: ${certificates} and nothing else, got "block 2 of 2: PUBLIC KEY"$`)],
+        ["an upstream CA block that does not parse", { upstreamCaCertPem: "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n" }, new RegExp(`^args\\.upstreamCaCertPem: ${certificates}, got "the block: a CERTIFICATE that does not parse"$`)],
+        ["a server certificate in the upstream CA bundle", { upstreamCaCertPem: ca.certPem + leaf }, /^args\.upstreamCaCertPem: expected a CA certificate \(basicConstraints CA:TRUE\), got "CN=leaf"$/],
+        ["an upstream CA that is no string", { upstreamCaCertPem: 42 }, /^args\.upstreamCaCertPem: expected a PEM string or an Output of one, got "number"$/],
+        ["a cache TTL without a unit", { cacheTtl: "168" }, /^args\.cacheTtl: expected a Go duration such as "168h" or "1h30m" \(units ns, us, ms, s, m, h\), or "0", got "168"$/],
+        ["a cache TTL in days", { cacheTtl: "7d" }, /^args\.cacheTtl: expected a Go duration.*, got "7d"$/],
+        ["a negative cache TTL", { cacheTtl: "-1h" }, /^args\.cacheTtl: expected a Go duration.*, got "-1h"$/],
+        ["a cache TTL as a number", { cacheTtl: 3600 }, /^args\.cacheTtl: expected a Go duration.*, got 3600$/],
+    ];
 }

@@ -3,6 +3,7 @@ import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import { capture, isSecret, valueOf } from "./harness";
 import { testCa } from "./pems";
+import { pemCertificate, pemCertificates } from "../components/validation";
 import {
     DEFAULT_REGISTRY_IMAGE,
     certificateNames,
@@ -55,6 +56,31 @@ describe("registry settings", () => {
             assert.ok(validateRegistryArgs({ caCertPem: pulumi.output("later"), caKeyPem: pulumi.secret("later") }, "args.").ca);
         });
 
+        it("keeps a mirror's upstream CAs and cache expiry, checking a plain bundle now and leaving an Output to the engine", () => {
+            const bundle = testCa("first upstream CA").certPem + testCa("second upstream CA").certPem;
+            const settings = validateRegistryArgs({ upstream: "https://images.internal:5000", upstreamCaCertPem: bundle, cacheTtl: "1h30m" }, "args.");
+            assert.equal(settings.upstreamCaCertPem, bundle);
+            assert.equal(settings.cacheTtl, "1h30m");
+            const later = pulumi.output("a CA from another registry");
+            assert.equal(validateRegistryArgs({ upstreamCaCertPem: later }, "args.").upstreamCaCertPem, later);
+            assert.equal(validateRegistryArgs({ cacheTtl: "0" }, "args.").cacheTtl, "0", "0 keeps the cache for ever");
+            assert.equal(validateRegistryArgs({ upstreamCaCertPem: bundle }, "args.").upstream, "https://registry-1.docker.io", "a CA for Docker Hub, e.g. an intercepting proxy's");
+        });
+
+        it("never prints a private key pasted where a certificate belongs", () => {
+            const ca = testCa();
+            const body = ca.keyPem.split("\n")[1];
+            for (const [argument, check] of [["args.upstreamCaCertPem", pemCertificates], ["args.caCertPem", pemCertificate]] as const) {
+                for (const given of [ca.keyPem, ca.certPem + ca.keyPem]) {
+                    assert.throws(
+                        () => check(given, argument),
+                        (error: Error) => error.message.startsWith(`${argument}: expected `) && error.message.includes("and no private key") && !error.message.includes(body.slice(0, 16)),
+                    );
+                }
+            }
+            assert.throws(() => validateRegistryArgs({ upstreamCaCertPem: ca.keyPem }, "args."), (error: Error) => !error.message.includes(body.slice(0, 16)));
+        });
+
         it("names arguments with the caller's prefix", () => {
             assert.throws(() => validateRegistryArgs({ mode: "push" as any }, "dind:selfHostedRegistry."), /^InvalidArgumentError: dind:selfHostedRegistry\.mode:/);
         });
@@ -99,6 +125,16 @@ describe("registry settings", () => {
                 ...base,
                 REGISTRY_PROXY_REMOTEURL: "https://ghcr.io",
                 REGISTRY_STORAGE_DELETE_ENABLED: "true",
+            });
+        });
+
+        it("trusts a mirror's upstream CAs beside the system's roots, and passes the cache's expiry as proxy.ttl", () => {
+            assert.deepEqual(registryEnvironment({ mode: "mirror", upstream: "https://images.internal", upstreamCaCertPem: "PEM", cacheTtl: "168h", users: [] }), {
+                ...base,
+                REGISTRY_PROXY_REMOTEURL: "https://images.internal",
+                REGISTRY_STORAGE_DELETE_ENABLED: "true",
+                REGISTRY_PROXY_TTL: "168h",
+                SSL_CERT_DIR: "/etc/ssl/certs:/etc/distribution/upstream-ca",
             });
         });
 
