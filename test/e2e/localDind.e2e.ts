@@ -8,7 +8,8 @@
  * The registry runs in `private` mode, as the origin's self-hosted registry: LocalRegistry's
  * `mirror` mode (a pull-through cache of Docker Hub) cannot start here at all, because the
  * distribution registry pings its upstream at start-up and panics when it is unreachable
- * (distribution/distribution#1435, #4038). Its volume is the one a private registry keeps
+ * (distribution/distribution#1435, #4038); mirror.e2e.ts runs one with a private upstream
+ * on the scenario's own network instead. Its volume is the one a private registry keeps
  * (retainOnDelete), filled beforehand with busybox by a plain registry over the same volume.
  */
 import { strict as assert } from "assert";

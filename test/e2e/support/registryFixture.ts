@@ -8,7 +8,7 @@ import Docker from "dockerode";
 import { E2eRun, ExecResult, execIn, streamToBuffer, until } from "./e2eRun";
 import { privilegedHostConfig, testImages } from "./engine";
 import { TestCa } from "./pki";
-import { createTar, tarFileHeader, tarTrailer } from "./tar";
+import { TarEntry, createTar, tarFileHeader, tarTrailer } from "./tar";
 
 export const REGISTRY_PORT = 5000;
 
@@ -28,10 +28,10 @@ export async function createScenarioNetwork(run: E2eRun, suffix = "net"): Promis
     return name;
 }
 
-/** Starts the registry with TLS (cert from `ca` for `alias`), on `network` as `alias`. */
+/** Starts the registry with TLS (cert from `ca` for `alias`), on `network` as `alias`; `files` are put in place before it starts. */
 export async function startRegistry(
     run: E2eRun,
-    options: { network: string; alias: string; ca: TestCa; env?: string[]; name?: string; volume?: string },
+    options: { network: string; alias: string; ca: TestCa; env?: string[]; name?: string; volume?: string; files?: TarEntry[] },
 ): Promise<TestRegistry> {
     const pem = options.ca.issue(options.alias, "server", [options.alias]);
     const container = await run.createContainer({
@@ -54,6 +54,7 @@ export async function startRegistry(
         createTar([
             { path: "certs/tls.crt", content: Buffer.from(pem.certPem) },
             { path: "certs/tls.key", content: Buffer.from(pem.keyPem), mode: 0o600 },
+            ...(options.files ?? []),
         ]),
         { path: "/" },
     );

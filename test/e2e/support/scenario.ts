@@ -85,3 +85,8 @@ export function tlsFiles(stringData: Record<string, string>): TarEntry[] {
 export function seconds(start: number): string {
     return ((Date.now() - start) / 1000).toFixed(1);
 }
+
+/** How often `pattern` occurs in `text`, e.g. requests in a registry's access log. */
+export function countMatches(text: string, pattern: RegExp): number {
+    return (text.match(new RegExp(pattern.source, "g")) ?? []).length;
+}
