@@ -6,13 +6,19 @@
  *     startup probe as DindDeployment declares it (exec `docker info` every 1 s), the client's
  *     bounded wait script from daemon.ts (every 0.2 s), and the origin's `sleep 3` loop; the
  *     daemon's own "API listen on" log line is the moment it was ready.
- * (b) a ~400 MB image (the dind test image) into one daemon with /var/lib/docker on a volume:
- *     pulled through the TLS registry mirror vs `docker load` of the same image, interleaved.
+ * (b) a ~400 MB image (the dind test image) into one daemon with /var/lib/docker on a volume,
+ *     interleaved in each round: a pull through a pull-through mirror that does not have it
+ *     yet (a miss: a fresh mirror fetches it from its private upstream over TLS, trusting the
+ *     upstream's CA as `upstreamCaCertPem` sets it up), the same pull again (a hit: served from
+ *     the mirror's storage), and `docker load` of the same image. Where the time goes, in the
+ *     same daemon: the layer blob fetched with curl from the mirror over TLS and from a plain
+ *     HTTP registry over the same storage, and decompressed with unpigz as dockerd does.
  * (c) `docker run` of that image in a daemon with /var/lib/docker on a volume vs on the
  *     container's own root filesystem (what a pod without a volume there gets), interleaved;
  *     the storage driver each daemon picked is reported.
  *
- * Rounds (default 8 for a, 3 for b and c) can be set with BENCH_ROUNDS. About 2.5 minutes here.
+ * Rounds (default 8 for a, 3 for b and c) can be set with BENCH_ROUNDS, and BENCH_ONLY=a,b,c
+ * runs some parts only. About 5 minutes here.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -20,16 +26,19 @@ import * as path from "path";
 import { PassThrough } from "stream";
 import Docker from "dockerode";
 import { daemonReadyCommand, dockerdArgs, waitForDaemonScript } from "../../components/daemon";
+import { REGISTRY_UPSTREAM_CA_DIR, UPSTREAM_CA_FILE, UPSTREAM_SSL_CERT_DIR } from "../../components/registrySettings";
 import { E2eRun, containerLogs, execIn, sleep, until, withTimeout } from "../e2e/support/e2eRun";
 import { privilegedHostConfig, testImages } from "../e2e/support/engine";
-import { HelperDaemon, TestRegistry, createScenarioNetwork, startRegistry } from "../e2e/support/registryFixture";
+import { HelperDaemon, createScenarioNetwork, startRegistry } from "../e2e/support/registryFixture";
 import { TestCa } from "../e2e/support/pki";
+import { countMatches as count } from "../e2e/support/scenario";
 import { createTar, tarFileHeader, tarTrailer } from "../e2e/support/tar";
 
 const ROUNDS_A = Number(process.env.BENCH_ROUNDS ?? 8);
 const ROUNDS_BC = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const ONLY = new Set((process.env.BENCH_ONLY ?? "a,b,c").split(",").map((part) => part.trim()));
 const BIG = testImages.dind;
-const BIG_MIRRORED = "pulumi-dind-bench/big:latest";
+const BIG_REPOSITORY = "library/big";
 
 const median = (values: number[]) => {
     const sorted = [...values].sort((a, b) => a - b);
@@ -203,64 +212,146 @@ async function imageTarVolume(run: E2eRun, image: string): Promise<{ volume: str
     }
 }
 
-async function benchLargeImage(run: E2eRun) {
+/** Milliseconds `script` takes inside `container`, timed there (no exec round trip). */
+async function timedInside(container: Docker.Container, what: string, script: string): Promise<number> {
+    const result = await sh(container, `t0=$(date +%s%N); ${script}; rc=$?; t1=$(date +%s%N); [ $rc -eq 0 ] && echo $(( (t1 - t0) / 1000000 ))`);
+    const ms = Number(result.stdout.trim().split("\n").pop());
+    if (result.exitCode !== 0 || !Number.isFinite(ms)) {
+        throw new Error(`${what} failed (${result.exitCode}): ${result.stderr || result.stdout}`);
+    }
+    return ms;
+}
+
+interface MirrorFigures {
+    bytes: number;
+    layers: number;
+    layerBytes: number;
+    misses: number[];
+    hits: number[];
+    loads: number[];
+    /** The layer blob: fetched over TLS from the mirror's cache, over plain HTTP from the same kind of storage, decompressed. */
+    fetchTls: number[];
+    fetchHttp: number[];
+    gunzip: number[];
+    /** The image archive unpacked onto the data volume: what `docker load` does before it applies the layers. */
+    unpack: number[];
+}
+
+/**
+ * (b): the upstream (private, TLS) holds the image; each round starts a fresh mirror of it, so
+ * the first pull is a miss and the second a hit, then loads the same image from a tar.
+ */
+async function benchMirror(run: E2eRun, tar: { volume: string; bytes: number }): Promise<MirrorFigures> {
     const network = await createScenarioNetwork(run, "bench-net");
     const ca = TestCa.create("bench registry CA");
-    let registry: TestRegistry | undefined;
     try {
-        registry = await startRegistry(run, { network, alias: "registry.bench.svc", ca });
-        const mirror = `https://${registry.host}`;
-        const trust = { host: registry.host, caPem: ca.certPem };
+        const upstreamVolume = await run.createVolume(run.name("upstream-data"));
+        const upstream = await startRegistry(run, { network, alias: "upstream.bench.svc", ca, volume: upstreamVolume, name: "upstream" });
+        // The same storage served without TLS, to price TLS on the same blob.
+        const plain = await run.createContainer({
+            name: run.name("plain-registry"),
+            Image: testImages.registry,
+            Env: ["OTEL_TRACES_EXPORTER=none"],
+            HostConfig: { NetworkMode: network, Mounts: [{ Type: "volume", Source: upstreamVolume, Target: "/var/lib/registry" }] },
+            NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: ["plain.bench.svc"] } } },
+        });
+        await plain.start();
+        const mirrorAlias = "mirror.bench.svc";
+        const mirrorHost = `${mirrorAlias}:5000`;
+        const trust = { host: mirrorHost, caPem: ca.certPem };
 
-        console.log(`  preparing: docker save ${BIG} into a volume, and push it to the mirror as ${BIG_MIRRORED.replace(/^[^/]+\//, "library/")}…`);
-        const tar = await imageTarVolume(run, BIG);
-        const pusher = await HelperDaemon.start(run, { network, trust: [trust], name: "bench-pusher" });
+        console.log(`  preparing: push ${BIG} to the upstream as ${BIG_REPOSITORY}:latest…`);
+        const pusher = await HelperDaemon.start(run, { network, trust: [{ host: upstream.host, caPem: ca.certPem }], name: "bench-pusher" });
         try {
-            await pusher.waitForRegistry(registry.host);
+            await pusher.waitForRegistry(upstream.host);
             await pusher.loadHostImage(BIG);
-            const target = `${registry.host}/library/big:latest`;
+            const target = `${upstream.host}/${BIG_REPOSITORY}:latest`;
             const pushed = await pusher.sh(`docker tag ${BIG} ${target} && docker push ${target} >/dev/null`, 600_000);
             if (pushed.exitCode !== 0) throw new Error(`push failed: ${pushed.stderr}`);
         } finally {
             await pusher.remove();
         }
 
-        // (b) pull through the mirror vs load, one daemon, data on a volume, interleaved.
-        const daemon = await benchDaemon(run, "b-dind", { network, dataOnVolume: true, trust, mirror, imagesVolume: tar.volume });
-        const pulls: number[] = [];
-        const loads: number[] = [];
-        const clean = "docker rmi -f big:latest " + BIG + " >/dev/null 2>&1; docker image prune -af >/dev/null 2>&1; true";
+        const daemon = await benchDaemon(run, "b-dind", { network, dataOnVolume: true, trust, mirror: `https://${mirrorHost}`, imagesVolume: tar.volume });
+        const cacert = `--cacert /etc/docker/certs.d/${mirrorHost}/ca.crt`;
+        const manifest = JSON.parse(
+            (await sh(daemon, `curl -sSf ${cacert} -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' https://${upstream.host}/v2/${BIG_REPOSITORY}/manifests/latest`)).stdout,
+        );
+        const layers: { digest: string; size: number }[] = manifest.layers;
+        const biggest = [...layers].sort((x, y) => y.size - x.size)[0];
+        const blobPath = `/v2/${BIG_REPOSITORY}/blobs/${biggest.digest}`;
+        const unpigz = (await sh(daemon, "command -v unpigz")).stdout.trim();
+
+        const out: MirrorFigures = { bytes: tar.bytes, layers: layers.length, layerBytes: biggest.size, misses: [], hits: [], loads: [], fetchTls: [], fetchHttp: [], gunzip: [], unpack: [] };
+        const clean = `docker rmi -f big:latest ${BIG} >/dev/null 2>&1; docker image prune -af >/dev/null 2>&1; true`;
         for (let round = 0; round < ROUNDS_BC; round++) {
+            // A fresh mirror (its cache on an anonymous volume removed with it), as LocalRegistry declares one.
+            const mirror = await startRegistry(run, {
+                network,
+                alias: mirrorAlias,
+                ca,
+                name: `mirror-${round}`,
+                env: [`REGISTRY_PROXY_REMOTEURL=https://${upstream.host}`, `SSL_CERT_DIR=${UPSTREAM_SSL_CERT_DIR}`],
+                files: [{ path: `${REGISTRY_UPSTREAM_CA_DIR.slice(1)}/${UPSTREAM_CA_FILE}`, content: Buffer.from(ca.certPem) }],
+            });
+            await until("the mirror to answer", 60_000, async () =>
+                (await sh(daemon, `curl -sf --max-time 3 ${cacert} https://${mirrorHost}/ -o /dev/null`, 10_000)).exitCode === 0 ? true : undefined,
+            );
             await sh(daemon, clean);
-            pulls.push(await timed("pull", () => sh(daemon, "docker pull -q big:latest >/dev/null")));
+            out.misses.push(await timed("pull (miss)", () => sh(daemon, "docker pull -q big:latest >/dev/null")));
+            // The mirror commits what it streamed just after the response; wait for it so the next pull is a hit.
+            const stored = `/var/lib/registry/docker/registry/v2/blobs/sha256/${biggest.digest.slice(7, 9)}/${biggest.digest.slice(7)}/data`;
+            await until("the mirror to have stored the layer", 60_000, async () =>
+                (await execIn(mirror.container, ["sh", "-c", `[ "$(stat -c %s ${stored} 2>/dev/null)" = ${biggest.size} ]`])).exitCode === 0 ? true : undefined, 250);
             await sh(daemon, clean);
-            loads.push(await timed("load", () => sh(daemon, "docker load -q -i /images/big.tar >/dev/null")));
-            console.log(`  (b) round ${round + 1}: pull through the mirror ${fmt(pulls[round])}, docker load ${fmt(loads[round])}`);
-        }
-        const registryLog = await containerLogs(registry.container);
-        if (!/GET \/v2\/library\/big\/blobs\//.test(registryLog)) {
-            throw new Error("the pulls did not go through the mirror");
+            out.hits.push(await timed("pull (hit)", () => sh(daemon, "docker pull -q big:latest >/dev/null")));
+            await sh(daemon, clean);
+            out.loads.push(await timed("load", () => sh(daemon, "docker load -q -i /images/big.tar >/dev/null")));
+            out.fetchTls.push(await timedInside(daemon, "fetch over TLS", `curl -sSf ${cacert} https://${mirrorHost}${blobPath} -o /dev/null`));
+            out.fetchHttp.push(await timedInside(daemon, "fetch over HTTP", `curl -sSf http://plain.bench.svc:5000${blobPath} -o /dev/null`));
+            await sh(daemon, `curl -sSf http://plain.bench.svc:5000${blobPath} -o /tmp/layer.gz`);
+            out.gunzip.push(await timedInside(daemon, "decompress", `${unpigz || "gzip"} -dc /tmp/layer.gz >/dev/null`));
+            await sh(daemon, "rm -f /tmp/layer.gz; rm -rf /var/lib/docker/tmp/bench-unpack && mkdir -p /var/lib/docker/tmp/bench-unpack");
+            out.unpack.push(await timedInside(daemon, "unpack", "tar -xf /images/big.tar -C /var/lib/docker/tmp/bench-unpack"));
+            await sh(daemon, "rm -rf /var/lib/docker/tmp/bench-unpack");
+            const mirrorLog = await containerLogs(mirror.container);
+            if (count(mirrorLog, new RegExp(`GET /v2/${BIG_REPOSITORY}/blobs/`)) < 2) {
+                throw new Error("the pulls did not go through the mirror");
+            }
+            await run.removeContainer(mirror.container.id);
+            console.log(
+                `  (b) round ${round + 1}: miss ${fmt(out.misses[round])}, hit ${fmt(out.hits[round])}, docker load ${fmt(out.loads[round])}; ` +
+                    `layer fetched over TLS ${fmt(out.fetchTls[round])}, over HTTP ${fmt(out.fetchHttp[round])}, decompressed (${unpigz ? "unpigz" : "gzip"}) ${fmt(out.gunzip[round])}; ` +
+                    `archive unpacked ${fmt(out.unpack[round])}`,
+            );
         }
         await run.removeContainer(daemon.id);
-
-        // (c) docker run with /var/lib/docker on a volume vs on the container's root filesystem.
-        const onVolume = await benchDaemon(run, "c-volume", { dataOnVolume: true, imagesVolume: tar.volume });
-        const onRootfs = await benchDaemon(run, "c-rootfs", { dataOnVolume: false, imagesVolume: tar.volume });
-        const driver = async (c: Docker.Container) => (await sh(c, "docker info -f '{{.Driver}}'")).stdout.trim();
-        const drivers = { volume: await driver(onVolume), rootfs: await driver(onRootfs) };
-        const loadVolume = await timed("load (volume)", () => sh(onVolume, "docker load -q -i /images/big.tar >/dev/null", 600_000));
-        const loadRootfs = await timed("load (rootfs)", () => sh(onRootfs, "docker load -q -i /images/big.tar >/dev/null", 600_000));
-        console.log(`  (c) load: on a volume (${drivers.volume}) ${fmt(loadVolume)}, on the root filesystem (${drivers.rootfs}) ${fmt(loadRootfs)}`);
-        const runs = { volume: [] as number[], rootfs: [] as number[] };
-        for (let round = 0; round < ROUNDS_BC; round++) {
-            runs.volume.push(await timed("run (volume)", () => sh(onVolume, `docker run --rm ${BIG} true`)));
-            runs.rootfs.push(await timed("run (rootfs)", () => sh(onRootfs, `docker run --rm ${BIG} true`)));
-            console.log(`  (c) round ${round + 1}: docker run on a volume ${fmt(runs.volume[round])}, on the root filesystem ${fmt(runs.rootfs[round])}`);
-        }
-        return { bytes: tar.bytes, pulls, loads, drivers, loadVolume, loadRootfs, runs };
+        await run.removeContainer(plain.id);
+        await run.removeContainer(upstream.container.id);
+        return out;
     } finally {
         ca.dispose();
     }
+}
+
+/** (c) docker run with /var/lib/docker on a volume vs on the container's root filesystem. */
+async function benchStorage(run: E2eRun, tar: { volume: string; bytes: number }) {
+    const onVolume = await benchDaemon(run, "c-volume", { dataOnVolume: true, imagesVolume: tar.volume });
+    const onRootfs = await benchDaemon(run, "c-rootfs", { dataOnVolume: false, imagesVolume: tar.volume });
+    const driver = async (c: Docker.Container) => (await sh(c, "docker info -f '{{.Driver}}'")).stdout.trim();
+    const drivers = { volume: await driver(onVolume), rootfs: await driver(onRootfs) };
+    const loadVolume = await timed("load (volume)", () => sh(onVolume, "docker load -q -i /images/big.tar >/dev/null", 600_000));
+    const loadRootfs = await timed("load (rootfs)", () => sh(onRootfs, "docker load -q -i /images/big.tar >/dev/null", 600_000));
+    console.log(`  (c) load: on a volume (${drivers.volume}) ${fmt(loadVolume)}, on the root filesystem (${drivers.rootfs}) ${fmt(loadRootfs)}`);
+    const runs = { volume: [] as number[], rootfs: [] as number[] };
+    for (let round = 0; round < ROUNDS_BC; round++) {
+        runs.volume.push(await timed("run (volume)", () => sh(onVolume, `docker run --rm ${BIG} true`)));
+        runs.rootfs.push(await timed("run (rootfs)", () => sh(onRootfs, `docker run --rm ${BIG} true`)));
+        console.log(`  (c) round ${round + 1}: docker run on a volume ${fmt(runs.volume[round])}, on the root filesystem ${fmt(runs.rootfs[round])}`);
+    }
+    await run.removeContainer(onVolume.id);
+    await run.removeContainer(onRootfs.id);
+    return { drivers, loadVolume, loadRootfs, runs };
 }
 
 async function main(): Promise<void> {
@@ -273,33 +364,66 @@ async function main(): Promise<void> {
     process.once("SIGTERM", interrupted);
     const began = Date.now();
     try {
-        console.log(`(a) daemon ready → client noticing it, ${ROUNDS_A} fresh dind starts`);
-        const a = await benchReadiness(run);
-        console.log(`(b)+(c) a ${BIG} image, ${ROUNDS_BC} rounds each, interleaved`);
-        const big = await benchLargeImage(run);
-
-        const rows: [string, string, string, string][] = [
-            ["(a) dockerd start → API listening", fmt(median(a.ready)), "", ""],
-            ["(a) noticed by startupProbe (period 1 s)", `+${fmt(median(a.probe))}`, "origin sleep-3 loop", `+${fmt(median(a.origin))}`],
-            ["(a) noticed by client wait (0.2 s)", `+${fmt(median(a.wait))}`, "origin sleep-3 loop", `+${fmt(median(a.origin))}`],
-            [`(b) pull via TLS mirror (${Math.round(big.bytes / 2 ** 20)} MB)`, fmt(median(big.pulls)), "docker load", fmt(median(big.loads))],
-            [`(c) docker run, data on volume (${big.drivers.volume})`, fmt(median(big.runs.volume)), `on rootfs (${big.drivers.rootfs})`, fmt(median(big.runs.rootfs))],
-            [`(c) docker load, data on volume (${big.drivers.volume})`, fmt(big.loadVolume), `on rootfs (${big.drivers.rootfs})`, fmt(big.loadRootfs)],
-        ];
+        const rows: [string, string, string, string][] = [];
+        const ratios: string[] = [];
+        const ratio = (x: number, y: number) => (y === 0 ? "n/a" : (x / y).toFixed(2));
+        if (ONLY.has("a")) {
+            console.log(`(a) daemon ready → client noticing it, ${ROUNDS_A} fresh dind starts`);
+            const a = await benchReadiness(run);
+            rows.push(
+                ["(a) dockerd start → API listening", fmt(median(a.ready)), "", ""],
+                ["(a) noticed by startupProbe (period 1 s)", `+${fmt(median(a.probe))}`, "origin sleep-3 loop", `+${fmt(median(a.origin))}`],
+                ["(a) noticed by client wait (0.2 s)", `+${fmt(median(a.wait))}`, "origin sleep-3 loop", `+${fmt(median(a.origin))}`],
+            );
+            ratios.push(
+                `(a) origin loop delay / startupProbe delay:  ${ratio(median(a.origin), median(a.probe))}x`,
+                `(a) origin loop delay / wait-script delay:   ${ratio(median(a.origin), median(a.wait))}x`,
+                `    (a) mean / max delay: probe ${fmt(mean(a.probe))} / ${fmt(Math.max(...a.probe))}, wait script ${fmt(mean(a.wait))} / ${fmt(Math.max(...a.wait))}, ` +
+                    `origin loop ${fmt(mean(a.origin))} / ${fmt(Math.max(...a.origin))}`,
+            );
+        }
+        if (ONLY.has("b") || ONLY.has("c")) {
+            console.log(`  preparing: docker save ${BIG} into a volume…`);
+            const tar = await imageTarVolume(run, BIG);
+            const mb = Math.round(tar.bytes / 2 ** 20);
+            if (ONLY.has("b")) {
+                console.log(`(b) a ${BIG} image (${mb} MB): mirror miss, mirror hit and docker load, ${ROUNDS_BC} rounds, interleaved`);
+                const b = await benchMirror(run, tar);
+                const [miss, hit, load] = [median(b.misses), median(b.hits), median(b.loads)];
+                rows.push(
+                    [`(b) pull, mirror miss (${mb} MB)`, fmt(miss), "docker load", fmt(load)],
+                    [`(b) pull, mirror hit (${mb} MB)`, fmt(hit), "docker load", fmt(load)],
+                    [`(b) layer blob (${Math.round(b.layerBytes / 2 ** 20)} MB gzip) over TLS`, fmt(median(b.fetchTls)), "over HTTP", fmt(median(b.fetchHttp))],
+                    ["(b) the layer decompressed", fmt(median(b.gunzip)), "the archive unpacked (load's first step)", fmt(median(b.unpack))],
+                );
+                ratios.push(
+                    `(b) mirror hit / docker load:                ${ratio(hit, load)}x`,
+                    `(b) mirror miss / docker load:               ${ratio(miss, load)}x`,
+                    `(b) mirror miss / mirror hit:                ${ratio(miss, hit)}x`,
+                    `    (b) where the time goes: hit - load = ${fmt(hit - load)}; the layer's transfer alone takes ${fmt(median(b.fetchTls))} ` +
+                        `(TLS adds ${fmt(median(b.fetchTls) - median(b.fetchHttp))} to it), decompressing it ${fmt(median(b.gunzip))}; ` +
+                        `a load first unpacks the whole archive (${fmt(median(b.unpack))}), a pull writes only the compressed layer before applying it; ` +
+                        `${b.layers} layer(s), so max-concurrent-downloads ${b.layers > 1 ? "applies" : "has nothing to run in parallel"}`,
+                );
+            }
+            if (ONLY.has("c")) {
+                console.log(`(c) a ${BIG} image (${mb} MB), ${ROUNDS_BC} rounds, interleaved`);
+                const c = await benchStorage(run, tar);
+                rows.push(
+                    [`(c) docker run, data on volume (${c.drivers.volume})`, fmt(median(c.runs.volume)), `on rootfs (${c.drivers.rootfs})`, fmt(median(c.runs.rootfs))],
+                    [`(c) docker load, data on volume (${c.drivers.volume})`, fmt(c.loadVolume), `on rootfs (${c.drivers.rootfs})`, fmt(c.loadRootfs)],
+                );
+                ratios.push(
+                    `(c) docker run, ${c.drivers.rootfs} on rootfs / ${c.drivers.volume} on volume:  ${ratio(median(c.runs.rootfs), median(c.runs.volume))}x`,
+                    `(c) docker load, ${c.drivers.rootfs} on rootfs / ${c.drivers.volume} on volume: ${ratio(c.loadRootfs, c.loadVolume)}x`,
+                );
+            }
+        }
         const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
         console.log("\nmedians");
         for (const row of rows) console.log("  " + row.map((cell, i) => cell.padEnd(widths[i])).join("  "));
-        const ratio = (x: number, y: number) => (y === 0 ? "n/a" : (x / y).toFixed(2));
         console.log("\nratios");
-        console.log(`  (a) origin loop delay / startupProbe delay:  ${ratio(median(a.origin), median(a.probe))}x`);
-        console.log(`  (a) origin loop delay / wait-script delay:   ${ratio(median(a.origin), median(a.wait))}x`);
-        console.log(
-            `      (a) mean / max delay: probe ${fmt(mean(a.probe))} / ${fmt(Math.max(...a.probe))}, wait script ${fmt(mean(a.wait))} / ${fmt(Math.max(...a.wait))}, ` +
-                `origin loop ${fmt(mean(a.origin))} / ${fmt(Math.max(...a.origin))}`,
-        );
-        console.log(`  (b) docker load / pull through TLS mirror:   ${ratio(median(big.loads), median(big.pulls))}x`);
-        console.log(`  (c) docker run, ${big.drivers.rootfs} on rootfs / ${big.drivers.volume} on volume:  ${ratio(median(big.runs.rootfs), median(big.runs.volume))}x`);
-        console.log(`  (c) docker load, ${big.drivers.rootfs} on rootfs / ${big.drivers.volume} on volume: ${ratio(big.loadRootfs, big.loadVolume)}x`);
+        for (const line of ratios) console.log(`  ${line}`);
         console.log(`\nbench took ${fmt(Date.now() - began)}`);
     } finally {
         await run.cleanup();
