@@ -36,6 +36,7 @@ const TARGET_KEYS: Record<Target, string[]> = {
         "replicas",
         "nativeSidecar",
         "jobTimeoutSeconds",
+        "runId",
         "dockerStorage",
         "output",
         "caConfigMapName",
@@ -45,6 +46,7 @@ const TARGET_KEYS: Record<Target, string[]> = {
         "nodeSelector",
         "tolerations",
         "networkPolicy",
+        "renderYamlToDirectory",
     ],
     docker: ["socketDirectory", "hostPort", "keepImageLocally", "retainDataVolume", "outputDirectory", "outputVolume", "dockerHost"],
 };
@@ -53,6 +55,8 @@ export interface KubernetesProgram {
     target: "kubernetes";
     dind: DindDeploymentArgs;
     registry?: SelfHostedRegistryArgs;
+    /** Write the manifests to this directory instead of applying them (the kubernetes provider's render mode). */
+    renderYamlToDirectory?: string;
 }
 
 export interface DockerProgram {
@@ -107,9 +111,9 @@ function secretRegistryFields<
 }
 
 /** Keys of `dind:selfHostedRegistry` besides `enabled`, per target. */
-const REGISTRY_KEYS = ["mode", "upstream", "upstreamUsername", "upstreamPassword", "users", "hostnames", "ipAddresses", "caCertPem", "caKeyPem", "tlsCertPem", "tlsKeyPem", "image"];
+const REGISTRY_KEYS = ["mode", "upstream", "upstreamUsername", "upstreamPassword", "upstreamCaCertPem", "cacheTtl", "users", "hostnames", "ipAddresses", "caCertPem", "caKeyPem", "tlsCertPem", "tlsKeyPem", "image"];
 const REGISTRY_TARGET_KEYS: Record<Target, string[]> = {
-    kubernetes: ["namespace", "serviceName", "serviceType", "storage", "resources"],
+    kubernetes: ["namespace", "serviceName", "serviceType", "awaitLoadBalancer", "storage", "resources"],
     docker: ["alias", "port", "keepImageLocally", "volumeName"],
 };
 
@@ -134,7 +138,7 @@ export function loadProgramConfig(all: Record<string, string> = pulumi.runtime.a
         }
     }
 
-    const { selfHostedRegistry, target: _target, dockerHost, outputDirectory, outputVolume, script, ...daemonValues } = values;
+    const { selfHostedRegistry, target: _target, dockerHost, renderYamlToDirectory, outputDirectory, outputVolume, script, ...daemonValues } = values;
     if (script !== undefined && isConfigSecret(keyName("script"))) {
         // The script is part of the pod spec or container command, readable by anyone who can read those.
         throw new InvalidArgumentError(keyName("script"), "[secret]", "a plain value: read secrets in the script from a mounted Secret or the environment instead");
@@ -148,7 +152,12 @@ export function loadProgramConfig(all: Record<string, string> = pulumi.runtime.a
         if (registryValues) {
             validateSelfHostedRegistryArgs(registryValues as SelfHostedRegistryArgs, registryPrefix);
         }
-        return { target, dind, registry: registryValues && secretRegistryFields(registryValues as SelfHostedRegistryArgs) };
+        return {
+            target,
+            dind,
+            registry: registryValues && secretRegistryFields(registryValues as SelfHostedRegistryArgs),
+            renderYamlToDirectory: renderYamlToDirectory === undefined ? undefined : nonEmptyString(renderYamlToDirectory, keyName("renderYamlToDirectory")),
+        };
     }
     if (script !== undefined) {
         nonEmptyString(script, keyName("script"));

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import * as k8s from "@pulumi/kubernetes";
 import { DockerProgram, KubernetesProgram, loadProgramConfig } from "./config";
 import { DindDeployment, LocalDind, LocalRegistry, SelfHostedRegistry } from "./components";
 
@@ -21,8 +22,13 @@ const name = `${pulumi.getProject()}-${pulumi.getStack()}`
     .replace(/^-+|-+$/g, "");
 
 function onKubernetes(program: KubernetesProgram) {
-    const registry = program.registry ? new SelfHostedRegistry(`${name}-registry`, program.registry) : undefined;
-    const dind = new DindDeployment(name, { ...program.dind, registry });
+    // Render mode writes every object to a directory (for GitOps) instead of applying it; Secrets are written in plain text.
+    const provider = program.renderYamlToDirectory
+        ? new k8s.Provider(`${name}-render`, { renderYamlToDirectory: program.renderYamlToDirectory })
+        : undefined;
+    const opts: pulumi.ComponentResourceOptions = provider ? { providers: [provider] } : {};
+    const registry = program.registry ? new SelfHostedRegistry(`${name}-registry`, program.registry, opts) : undefined;
+    const dind = new DindDeployment(name, { ...program.dind, registry }, opts);
     return {
         target: program.target,
         namespace: dind.namespace,

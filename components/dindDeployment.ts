@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { createDaemonTls } from "./certificates";
-import { createPodSecurityNamespace } from "./namespace";
+import { KeptClaimSpec, createKeptClaim, createPodSecurityNamespace, deploymentStrategy, keptClaimName } from "./keptObjects";
 import {
     CERTS_D,
     CLIENT_CERT_DIR,
@@ -53,17 +53,19 @@ export const WORKLOADS: readonly Workload[] = ["Deployment", "Job"];
 
 /** Where /var/lib/docker lives. */
 export interface DockerStorageArgs {
-    /** Keep the image cache on a PersistentVolumeClaim instead of an emptyDir. Default false. */
+    /** Keep the image cache on a claim named `${name}-docker-data`, kept by `destroy` and found again by the next `up`, instead of an emptyDir. Default false. */
     persistent?: boolean;
-    /** Size limit of the emptyDir, or size of the claim. Default "20Gi". */
+    /** Mount this existing claim (implies `persistent`), e.g. a cache kept under another component's name. Default none. */
+    existingClaimName?: string;
+    /** Size limit of the emptyDir, or size of the claim created. Default "20Gi". */
     size?: string;
-    /** StorageClass of the claim. Default the cluster's default class. */
+    /** StorageClass of the claim created. Default the cluster's default class. */
     storageClass?: string;
 }
 
 /** A volume in the client container that keeps what the script writes beyond the pod's life. */
 export interface OutputVolumeArgs {
-    /** Mount an existing PersistentVolumeClaim instead of creating one. Default: create `${name}-output`. */
+    /** Mount an existing PersistentVolumeClaim instead of creating one. Default: create `${name}-output`, kept by `destroy` and found again by the next `up`. */
     existingClaimName?: string;
     /** Size of the claim created. Default "10Gi". */
     size?: string;
@@ -94,6 +96,8 @@ export interface DindDeploymentArgs extends DaemonArgs {
     startupTimeoutSeconds?: number;
     /** How long a Job may run before Kubernetes stops it and `pulumi up` reports it failed (also when dockerd never starts). Default 3600. */
     jobTimeoutSeconds?: number;
+    /** Any new value runs a Job again that succeeded (a failed one runs again on the next `up` by itself). Default none. */
+    runId?: string;
     /** Storage of /var/lib/docker. Default an emptyDir limited to 20Gi. */
     dockerStorage?: DockerStorageArgs;
     /** A volume for what the script writes, kept after the pod ends. Default none. */
@@ -128,8 +132,9 @@ interface DindSettings {
     nativeSidecar: boolean;
     startupTimeoutSeconds: number;
     jobTimeoutSeconds: number;
-    dockerStorage: Required<Omit<DockerStorageArgs, "storageClass">> & { storageClass?: string };
-    output?: OutputVolumeArgs & { mountPath: string };
+    runId?: string;
+    dockerStorage: { persistent: boolean; existingClaimName?: string; size: string; storageClass?: string };
+    output?: { existingClaimName?: string; size: string; storageClass?: string; mountPath: string };
     daemon: DaemonSettings;
     caConfigMapName?: string;
     clientTrustsRegistryCas: boolean;
@@ -158,9 +163,6 @@ const DEFAULTS = {
     clientResources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "512Mi" } },
 };
 
-/** Objects that hold user data outlive `pulumi destroy` and renames; delete them with kubectl when done. */
-const USER_DATA_OPTIONS = { retainOnDelete: true } as const;
-
 /** Names of the pod's volumes. */
 const VOLUME = {
     data: "docker-data",
@@ -172,13 +174,56 @@ const VOLUME = {
     output: "output",
 } as const;
 
+/** A claim that exists already has its size and class: asking for others there would be ignored. */
+function refuseWithExistingClaim(value: { existingClaimName?: string; size?: string; storageClass?: string }, argument: string): void {
+    if (value.existingClaimName === undefined) {
+        return;
+    }
+    for (const key of ["size", "storageClass"] as const) {
+        if (value[key] !== undefined) {
+            throw new InvalidArgumentError(`${argument}.${key}`, value[key], `nothing with ${argument}.existingClaimName: the claim exists already`);
+        }
+    }
+}
+
+function validateDockerStorage(value: DockerStorageArgs, argument: string): DindSettings["dockerStorage"] {
+    const storage = knownKeys(value, ["persistent", "existingClaimName", "size", "storageClass"], argument);
+    refuseWithExistingClaim(storage, argument);
+    const existingClaimName = optional(storage.existingClaimName, `${argument}.existingClaimName`, lowerCaseDnsName);
+    const persistent = booleanValue(storage.persistent ?? existingClaimName !== undefined, `${argument}.persistent`);
+    if (!persistent && existingClaimName !== undefined) {
+        throw new InvalidArgumentError(`${argument}.persistent`, persistent, "true or unset with existingClaimName (the claim is the persistent storage)");
+    }
+    return {
+        persistent,
+        existingClaimName,
+        size: quantity(storage.size ?? DEFAULTS.dockerStorageSize, `${argument}.size`),
+        storageClass: optional(storage.storageClass, `${argument}.storageClass`, lowerCaseDnsName),
+    };
+}
+
 function validateOutput(value: OutputVolumeArgs, argument: string): DindSettings["output"] {
     const output = knownKeys(value, ["existingClaimName", "size", "storageClass", "mountPath"], argument);
+    refuseWithExistingClaim(output, argument);
     return {
         existingClaimName: optional(output.existingClaimName, `${argument}.existingClaimName`, lowerCaseDnsName),
         size: quantity(output.size ?? DEFAULTS.outputSize, `${argument}.size`),
         storageClass: optional(output.storageClass, `${argument}.storageClass`, lowerCaseDnsName),
         mountPath: absolutePath(output.mountPath ?? DEFAULTS.outputMountPath, `${argument}.mountPath`),
+    };
+}
+
+type ClaimSettings = { existingClaimName?: string; size: string; storageClass?: string };
+
+/** The claims to create, under the fixed names by which the next `up` after a `destroy` finds them. */
+function claimsToCreate(name: string, settings: DindSettings): { dockerData?: KeptClaimSpec; output?: KeptClaimSpec } {
+    const toCreate = (suffix: string, storage: ClaimSettings | undefined) =>
+        storage !== undefined && storage.existingClaimName === undefined
+            ? { name: keptClaimName(name, suffix), size: storage.size, storageClass: storage.storageClass }
+            : undefined;
+    return {
+        dockerData: toCreate("docker-data", settings.dockerStorage.persistent ? settings.dockerStorage : undefined),
+        output: toCreate("output", settings.output),
     };
 }
 
@@ -200,12 +245,7 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
     }
     const replicas = integerInRange(args.replicas ?? DEFAULTS.replicas, 0, 1000, `${prefix}replicas`);
     const namespace = optional(args.namespace, `${prefix}namespace`, kubernetesName);
-    const storage = knownKeys(args.dockerStorage ?? {}, ["persistent", "size", "storageClass"], `${prefix}dockerStorage`);
-    const dockerStorage = {
-        persistent: booleanValue(storage.persistent ?? false, `${prefix}dockerStorage.persistent`),
-        size: quantity(storage.size ?? DEFAULTS.dockerStorageSize, `${prefix}dockerStorage.size`),
-        storageClass: optional(storage.storageClass, `${prefix}dockerStorage.storageClass`, lowerCaseDnsName),
-    };
+    const dockerStorage = validateDockerStorage(args.dockerStorage ?? {}, `${prefix}dockerStorage`);
     const sharesClaim = workload !== "Deployment" || replicas > 1;
     if (dockerStorage.persistent && sharesClaim) {
         // Two daemons must never share one /var/lib/docker.
@@ -216,8 +256,14 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
         // A ReadWriteOnce claim attaches to one node: the other pods would wait for it for ever.
         throw new InvalidArgumentError(`${prefix}output`, args.output, "existingClaimName (a ReadWriteMany claim) when replicas > 1");
     }
-    if (namespace === undefined && output?.existingClaimName !== undefined) {
-        throw new InvalidArgumentError(`${prefix}namespace`, namespace, "the namespace of output.existingClaimName (a new namespace holds no claims yet)");
+    for (const [argument, claim] of [["output", output], ["dockerStorage", dockerStorage]] as const) {
+        if (namespace === undefined && claim?.existingClaimName !== undefined) {
+            throw new InvalidArgumentError(`${prefix}namespace`, namespace, `the namespace of ${argument}.existingClaimName (a new namespace holds no claims yet)`);
+        }
+    }
+    const runId = optional(args.runId, `${prefix}runId`, nonEmptyString);
+    if (runId !== undefined && workload !== "Job") {
+        throw new InvalidArgumentError(`${prefix}runId`, runId, "nothing unless the workload is a Job (a Deployment's daemon does not run to an end)");
     }
     const daemon = withRegistry(validateDaemonArgs(args, prefix), args.registry);
     const caConfigMapName = optional(args.caConfigMapName, `${prefix}caConfigMapName`, lowerCaseDnsName);
@@ -242,6 +288,7 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
         nativeSidecar,
         startupTimeoutSeconds: validateTimeoutSeconds(args.startupTimeoutSeconds ?? DEFAULTS.startupTimeoutSeconds, `${prefix}startupTimeoutSeconds`),
         jobTimeoutSeconds: integerInRange(args.jobTimeoutSeconds ?? DEFAULTS.jobTimeoutSeconds, 60, 7 * 24 * 3600, `${prefix}jobTimeoutSeconds`),
+        runId,
         dockerStorage,
         output,
         daemon,
@@ -282,11 +329,12 @@ export class DindDeployment extends pulumi.ComponentResource {
         if (settings.namespace === undefined) {
             kubernetesName(name, "name (it names the namespace created when args.namespace is not given)");
         }
+        const claims = claimsToCreate(name, settings);
         super("dind:index:DindDeployment", name, {}, opts);
         const child = { parent: this };
 
         // dind must be privileged, so its namespace must admit privileged pods; keeping it separate confines that.
-        const holdsUserData = settings.dockerStorage.persistent || (settings.output !== undefined && settings.output.existingClaimName === undefined);
+        const holdsUserData = claims.dockerData !== undefined || claims.output !== undefined;
         const namespace =
             settings.namespace !== undefined
                 ? pulumi.output(settings.namespace)
@@ -296,14 +344,10 @@ export class DindDeployment extends pulumi.ComponentResource {
 
         const tlsSecrets = settings.transport === "tls" ? this.createTlsSecrets(name, namespace, child) : undefined;
         const registryCas = this.registryCaVolumes(name, namespace, settings, child);
-        const dataClaim = settings.dockerStorage.persistent
-            ? this.createClaim(`${name}-docker-data`, namespace, settings.dockerStorage.size, settings.dockerStorage.storageClass, child)
-            : undefined;
-        const outputClaimName = settings.output
-            ? settings.output.existingClaimName !== undefined
-                ? pulumi.output(settings.output.existingClaimName)
-                : this.createClaim(`${name}-output`, namespace, settings.output.size!, settings.output.storageClass, child)
-            : undefined;
+        const claimName = (suffix: string, toCreate: KeptClaimSpec | undefined, existing: string | undefined) =>
+            toCreate ? createKeptClaim(`${name}-${suffix}`, { ...toCreate, namespace, labels }, child) : existing && pulumi.output(existing);
+        const dataClaim = claimName("docker-data", claims.dockerData, settings.dockerStorage.existingClaimName);
+        const outputClaimName = claimName("output", claims.output, settings.output?.existingClaimName);
 
         const volumes: k8s.types.input.core.v1.Volume[] = [
             dataClaim
@@ -389,7 +433,8 @@ export class DindDeployment extends pulumi.ComponentResource {
             tolerations: settings.tolerations,
             volumes,
         };
-        const template = { metadata: { labels }, spec: podSpec };
+        // A new run id changes the template, which a Job cannot update: the provider replaces it, and it runs again.
+        const template = { metadata: { labels, annotations: settings.runId !== undefined ? { [RUN_ID_ANNOTATION]: settings.runId } : undefined }, spec: podSpec };
 
         const workload =
             settings.workload === "Job"
@@ -399,8 +444,12 @@ export class DindDeployment extends pulumi.ComponentResource {
                           metadata: {
                               namespace,
                               labels,
-                              // pulumi up waits for the Job to complete; by default only 10 minutes.
-                              annotations: { "pulumi.com/timeoutSeconds": String(settings.jobTimeoutSeconds) },
+                              annotations: {
+                                  // pulumi up waits for the Job to complete; by default only 10 minutes.
+                                  "pulumi.com/timeoutSeconds": String(settings.jobTimeoutSeconds),
+                                  // A Job that failed stays failed, and the same inputs show no diff: replace it so the next up runs it again.
+                                  "pulumi.com/replaceUnready": "true",
+                              },
                           },
                           spec: {
                               backoffLimit: 2,
@@ -418,8 +467,7 @@ export class DindDeployment extends pulumi.ComponentResource {
                           spec: {
                               replicas: settings.replicas,
                               selector: { matchLabels: labels },
-                              // A ReadWriteOnce claim held by the old pod would block the new one.
-                              strategy: dataClaim || settings.output ? { type: "Recreate" } : undefined,
+                              strategy: deploymentStrategy(dataClaim !== undefined || settings.output !== undefined),
                               template,
                           },
                       },
@@ -507,24 +555,10 @@ export class DindDeployment extends pulumi.ComponentResource {
             trustedMount: { name: VOLUME.trustedCas, mountPath: TRUSTED_CA_DIR, readOnly: true },
         };
     }
-
-    private createClaim(
-        claim: string,
-        namespace: pulumi.Input<string>,
-        size: string,
-        storageClass: string | undefined,
-        opts: pulumi.CustomResourceOptions,
-    ): pulumi.Output<string> {
-        return new k8s.core.v1.PersistentVolumeClaim(
-            claim,
-            {
-                metadata: { namespace },
-                spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } }, storageClassName: storageClass },
-            },
-            { ...opts, ...USER_DATA_OPTIONS },
-        ).metadata.name;
-    }
 }
+
+/** Marks a Job's pod template with its `runId`. */
+export const RUN_ID_ANNOTATION = "pulumi-dind/run-id";
 
 /**
  * Kubernetes expands `$(NAME)` and turns `$$` into `$` in command and args;

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { RegistryWiring, mirrorUrlFor } from "./daemon";
-import { createPodSecurityNamespace } from "./namespace";
+import { createKeptClaim, createPodSecurityNamespace, deploymentStrategy, keptClaimName } from "./keptObjects";
 import {
     HTPASSWD_FILE,
     REGISTRY_AUTH_DIR,
@@ -10,12 +10,14 @@ import {
     REGISTRY_PORT,
     REGISTRY_TLS_DIR,
     REGISTRY_TLS_FILES,
+    REGISTRY_UPSTREAM_CA_DIR,
     RegistryArgs,
     RegistryMode,
     RegistrySettings,
     RegistryStorage,
     RegistryStorageArgs,
     SECRET_KEYS,
+    UPSTREAM_CA_FILE,
     createRegistryCredentials,
     checkBroughtCertificateNames,
     registryCertificates,
@@ -26,7 +28,7 @@ import {
     validateRegistryArgs,
     validateStorage,
 } from "./registrySettings";
-import { ContainerResources, InvalidArgumentError, containerResources, kubernetesName, oneOf, optional } from "./validation";
+import { ContainerResources, InvalidArgumentError, booleanValue, containerResources, kubernetesName, oneOf, optional } from "./validation";
 
 export type RegistryServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
 export const REGISTRY_SERVICE_TYPES: readonly RegistryServiceType[] = ["ClusterIP", "NodePort", "LoadBalancer"];
@@ -38,6 +40,8 @@ export interface SelfHostedRegistryArgs extends RegistryArgs {
     serviceName?: string;
     /** `ClusterIP`; `NodePort` or `LoadBalancer` to reach it from outside the cluster (add those names to `hostnames`/`ipAddresses`). Default `ClusterIP`. */
     serviceType?: RegistryServiceType;
+    /** Make `pulumi up` wait (up to 10 minutes) until a LoadBalancer Service has an external address; daemons in the cluster never need one. Default false. */
+    awaitLoadBalancer?: boolean;
     /** Where images are kept. Default: an emptyDir limited to 20Gi for a mirror, a retained 20Gi claim for a private registry. */
     storage?: RegistryStorageArgs;
     /** Resources of the registry container. Default requests 100m/128Mi, memory limit 512Mi. */
@@ -49,12 +53,14 @@ export interface SelfHostedRegistrySettings extends RegistrySettings {
     namespace?: string;
     serviceName?: string;
     serviceType: RegistryServiceType;
+    awaitLoadBalancer: boolean;
     storage: RegistryStorage;
     resources: ContainerResources;
 }
 
 const DEFAULTS = {
     serviceType: "ClusterIP" as RegistryServiceType,
+    awaitLoadBalancer: false,
     // No CPU limit: throttling a registry serving a burst of pulls only makes every client slower.
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
 };
@@ -62,13 +68,17 @@ const DEFAULTS = {
 /** The UID and GID the twuni/docker-registry chart runs the registry as; fsGroup makes the volumes theirs. */
 const REGISTRY_UID = 1000;
 
-const VOLUME = { tls: "tls", auth: "auth", data: "data" } as const;
+const VOLUME = { tls: "tls", auth: "auth", data: "data", upstreamCa: "upstream-ca" } as const;
 
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
 export function validateSelfHostedRegistryArgs(args: SelfHostedRegistryArgs, prefix = "args."): SelfHostedRegistrySettings {
     const registry = validateRegistryArgs(args, prefix);
     const namespace = optional(args.namespace, `${prefix}namespace`, kubernetesName);
     const serviceType = oneOf(args.serviceType ?? DEFAULTS.serviceType, REGISTRY_SERVICE_TYPES, `${prefix}serviceType`);
+    const awaitLoadBalancer = booleanValue(args.awaitLoadBalancer ?? DEFAULTS.awaitLoadBalancer, `${prefix}awaitLoadBalancer`);
+    if (awaitLoadBalancer && serviceType !== "LoadBalancer") {
+        throw new InvalidArgumentError(`${prefix}awaitLoadBalancer`, awaitLoadBalancer, "false unless serviceType is LoadBalancer");
+    }
     const storage = validateStorage(args.storage, registry.mode, `${prefix}storage`);
     if (namespace === undefined && storage.kind === "existingClaim") {
         throw new InvalidArgumentError(`${prefix}namespace`, namespace, "the namespace of storage.existingClaim (a new namespace holds no claims yet)");
@@ -87,6 +97,7 @@ export function validateSelfHostedRegistryArgs(args: SelfHostedRegistryArgs, pre
         namespace,
         serviceName: optional(args.serviceName, `${prefix}serviceName`, kubernetesName),
         serviceType,
+        awaitLoadBalancer,
         storage,
         resources: containerResources(args.resources, `${prefix}resources`, DEFAULTS.resources),
     };
@@ -124,17 +135,17 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         const settings = validateSelfHostedRegistryArgs(args);
         const serviceName = settings.serviceName ?? kubernetesName(name, "name (it names the Service when args.serviceName is not given)");
         const namespaceName = settings.namespace ?? kubernetesName(name, "name (it names the namespace created when args.namespace is not given)");
+        const claimName = settings.storage.kind === "claim" && settings.mode === "private" ? keptClaimName(name, "data") : undefined;
         const serverNames = { commonName: `${serviceName}.${namespaceName}.svc`, dnsNames: serviceDnsNames(serviceName, namespaceName), ipAddresses: [] };
         checkBroughtCertificateNames(settings, serverNames, "args.");
         super("dind:index:SelfHostedRegistry", name, {}, opts);
         const child = { parent: this };
 
         // A private registry's claim is retained, and so must be the namespace holding it.
-        const keepsImages = settings.storage.kind === "claim" && settings.mode === "private";
         const namespace =
             settings.namespace !== undefined
                 ? pulumi.output(settings.namespace)
-                : createPodSecurityNamespace(`${name}-namespace`, namespaceName, "restricted", keepsImages, child);
+                : createPodSecurityNamespace(`${name}-namespace`, namespaceName, "restricted", claimName !== undefined, child);
         const labels = { "app.kubernetes.io/name": "registry", "app.kubernetes.io/instance": serviceName, "app.kubernetes.io/managed-by": "pulumi" };
         const metadata = { namespace, labels };
 
@@ -167,7 +178,7 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
             child,
         );
 
-        const data = this.dataVolume(name, metadata, settings, child);
+        const data = this.dataVolume(name, claimName, metadata, settings, child);
         const volumes: k8s.types.input.core.v1.Volume[] = [
             { name: VOLUME.tls, secret: { secretName: tlsSecret.metadata.name, defaultMode: 0o440 } },
             data.volume,
@@ -182,6 +193,12 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
                 secret: { secretName: settingsSecret.metadata.name, items: [{ key: SECRET_KEYS.htpasswd, path: HTPASSWD_FILE }], defaultMode: 0o440 },
             });
             mounts.push({ name: VOLUME.auth, mountPath: REGISTRY_AUTH_DIR, readOnly: true });
+        }
+        if (settings.upstreamCaCertPem !== undefined) {
+            // Public, so a ConfigMap; auto-named, so a new CA is a new object and the pod rolls onto it.
+            const upstreamCa = new k8s.core.v1.ConfigMap(`${name}-upstream-ca`, { metadata, data: { [UPSTREAM_CA_FILE]: settings.upstreamCaCertPem } }, child);
+            volumes.push({ name: VOLUME.upstreamCa, configMap: { name: upstreamCa.metadata.name } });
+            mounts.push({ name: VOLUME.upstreamCa, mountPath: REGISTRY_UPSTREAM_CA_DIR, readOnly: true });
         }
 
         const env: k8s.types.input.core.v1.EnvVar[] = [
@@ -220,8 +237,7 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
                     // One writer: distribution's filesystem driver does not coordinate between instances.
                     replicas: 1,
                     selector: { matchLabels: labels },
-                    // A ReadWriteOnce claim held by the old pod would keep the new one pending.
-                    strategy: data.claimName ? { type: "Recreate" } : undefined,
+                    strategy: deploymentStrategy(data.claimName !== undefined),
                     template: {
                         metadata: { labels },
                         spec: {
@@ -246,7 +262,12 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         const service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                metadata: { ...metadata, name: serviceName },
+                metadata: {
+                    ...metadata,
+                    name: serviceName,
+                    // Without a load-balancer controller the address never comes, and up would wait 10 minutes for it.
+                    annotations: settings.serviceType === "LoadBalancer" && !settings.awaitLoadBalancer ? { "pulumi.com/skipAwait": "true" } : undefined,
+                },
                 spec: {
                     type: settings.serviceType,
                     selector: labels,
@@ -281,16 +302,16 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         });
     }
 
-    /** The registry runs as a non-root user with no privileges, so its namespace can enforce the strictest Pod Security level. */
-
     /**
-     * Where the images live. A private registry's claim is retained on delete:
-     * pushed images are the only copy, so they outlive `pulumi destroy` or a
-     * rename (reattach them with `storage.existingClaim`). A mirror's claim is
-     * only a cache and goes with the registry.
+     * Where the images live. A private registry's claim, `keptClaimName`, is kept:
+     * pushed images are the only copy, so they outlive `pulumi destroy` and the
+     * next `up` finds them (after a rename, reattach them with
+     * `storage.existingClaim`). A mirror's claim is only a cache and goes with
+     * the registry.
      */
     private dataVolume(
         name: string,
+        keptClaimName: string | undefined,
         metadata: { namespace: pulumi.Input<string>; labels: Record<string, string> },
         settings: SelfHostedRegistrySettings,
         opts: pulumi.CustomResourceOptions,
@@ -299,21 +320,23 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         if (storage.kind === "emptyDir") {
             return { volume: { name: VOLUME.data, emptyDir: { sizeLimit: storage.size } } };
         }
-        const claimName =
+        const claim =
             storage.kind === "existingClaim"
                 ? pulumi.output(storage.claimName)
-                : new k8s.core.v1.PersistentVolumeClaim(
-                      `${name}-data`,
-                      {
-                          metadata,
-                          spec: {
-                              accessModes: ["ReadWriteOnce"],
-                              resources: { requests: { storage: storage.size } },
-                              storageClassName: storage.storageClass,
-                          },
-                      },
-                      { ...opts, retainOnDelete: settings.mode === "private" },
-                  ).metadata.name;
-        return { volume: { name: VOLUME.data, persistentVolumeClaim: { claimName } }, claimName };
+                : keptClaimName !== undefined
+                  ? createKeptClaim(`${name}-data`, { name: keptClaimName, ...metadata, size: storage.size, storageClass: storage.storageClass }, opts)
+                  : new k8s.core.v1.PersistentVolumeClaim(
+                        `${name}-data`,
+                        {
+                            metadata,
+                            spec: {
+                                accessModes: ["ReadWriteOnce"],
+                                resources: { requests: { storage: storage.size } },
+                                storageClassName: storage.storageClass,
+                            },
+                        },
+                        opts,
+                    ).metadata.name;
+        return { volume: { name: VOLUME.data, persistentVolumeClaim: { claimName: claim } }, claimName: claim };
     }
 }

@@ -11,8 +11,8 @@ const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const JOB = "kubernetes:batch/v1:Job";
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 const SECRET = "kubernetes:core/v1:Secret";
-const PVC = "kubernetes:core/v1:PersistentVolumeClaim";
-const NAMESPACE = "kubernetes:core/v1:Namespace";
+const PVC = "kubernetes:core/v1:PersistentVolumeClaimPatch";
+const NAMESPACE = "kubernetes:core/v1:NamespacePatch";
 
 async function deploy(args: DindDeploymentArgs = {}, name = "dind") {
     let component!: DindDeployment;
@@ -137,14 +137,23 @@ describe("DindDeployment", () => {
             assert.deepEqual(volume(name).emptyDir, { sizeLimit: "50Gi" });
         });
 
-        it("keeps /var/lib/docker on a retained claim when asked, and never lets two pods share it", async () => {
+        it("keeps /var/lib/docker on a claim with a fixed name that destroy keeps and the next up adopts", async () => {
             const { captured, mounts, volume } = await deploy({ dockerStorage: { persistent: true, size: "100Gi", storageClass: "fast" } });
             const claim = captured.get(PVC, "dind-docker-data");
+            assert.equal(claim.inputs.metadata.name, "dind-docker-data");
+            assert.equal(claim.inputs.metadata.annotations["pulumi.com/patchFieldManager"], "pulumi-dind");
             assert.equal(claim.inputs.spec.resources.requests.storage, "100Gi");
             assert.equal(claim.inputs.spec.storageClassName, "fast");
             assert.equal(claim.options.retainOnDelete, true);
-            assert.equal(volume(mounts("dockerd")["/var/lib/docker"]).persistentVolumeClaim.claimName, claim.state.metadata.name);
+            assert.equal(volume(mounts("dockerd")["/var/lib/docker"]).persistentVolumeClaim.claimName, "dind-docker-data");
             assert.equal(captured.only(DEPLOYMENT).inputs.spec.strategy.type, "Recreate");
+        });
+
+        it("mounts an existing claim as /var/lib/docker, e.g. a cache kept under another name", async () => {
+            const { captured, mounts, volume, workload } = await deploy({ namespace: "ci", dockerStorage: { existingClaimName: "old-cache" } });
+            assert.equal(captured.ofType(PVC).length, 0);
+            assert.equal(volume(mounts("dockerd")["/var/lib/docker"]).persistentVolumeClaim.claimName, "old-cache");
+            assert.equal(workload.inputs.spec.strategy.type, "Recreate");
         });
     });
 
@@ -192,10 +201,29 @@ describe("DindDeployment", () => {
             assert.equal((await deploy()).captured.only(NAMESPACE).options.retainOnDelete, false);
         });
 
-        it("replaces the pod rather than rolling it while a claim is attached", async () => {
+        it("declares its namespace as a patch, so an up after destroy adopts the namespace destroy kept", async () => {
+            const namespace = (await deploy({ output: {} })).captured.only(NAMESPACE);
+            assert.equal(namespace.inputs.metadata.name, "dind");
+            assert.equal(namespace.inputs.metadata.annotations["pulumi.com/patchFieldManager"], "pulumi-dind");
+        });
+
+        it("replaces the pod rather than rolling it while a claim is attached, and spells out the rolling update otherwise", async () => {
             const { captured } = await deploy({ output: {} });
-            assert.equal(captured.only(DEPLOYMENT).inputs.spec.strategy.type, "Recreate");
-            assert.equal((await deploy()).captured.only(DEPLOYMENT).inputs.spec.strategy, undefined);
+            assert.deepEqual(captured.only(DEPLOYMENT).inputs.spec.strategy, { type: "Recreate" });
+            // A server-defaulted rollingUpdate would make a later switch to Recreate invalid.
+            assert.deepEqual((await deploy()).captured.only(DEPLOYMENT).inputs.spec.strategy, {
+                type: "RollingUpdate",
+                rollingUpdate: { maxSurge: "25%", maxUnavailable: "25%" },
+            });
+        });
+
+        it("lets the next up run a failed Job again, and a new runId run a succeeded one again", async () => {
+            const { workload } = await deploy({ workload: "Job", script: "true" });
+            assert.equal(workload.inputs.metadata.annotations["pulumi.com/replaceUnready"], "true");
+            assert.equal(workload.inputs.spec.template.metadata.annotations, undefined);
+            const rerun = await deploy({ workload: "Job", script: "true", runId: "2026-12-02" });
+            // The provider replaces a Job whose template changes: the new one runs.
+            assert.deepEqual(rerun.workload.inputs.spec.template.metadata.annotations, { "pulumi-dind/run-id": "2026-12-02" });
         });
 
         it("doubles every $ so Kubernetes hands the script and flags to the shell as written", async () => {
@@ -209,10 +237,11 @@ describe("DindDeployment", () => {
         it("keeps what the script writes on a retained claim mounted as its working directory", async () => {
             const { captured, client, mounts, volume } = await deploy({ workload: "Job", script: "true", output: { size: "5Gi" } });
             const claim = captured.get(PVC, "dind-output");
+            assert.equal(claim.inputs.metadata.name, "dind-output");
             assert.equal(claim.inputs.spec.resources.requests.storage, "5Gi");
             assert.equal(claim.options.retainOnDelete, true);
             assert.equal(client.workingDir, "/output");
-            assert.equal(volume(mounts("client")["/output"]).persistentVolumeClaim.claimName, claim.state.metadata.name);
+            assert.equal(volume(mounts("client")["/output"]).persistentVolumeClaim.claimName, "dind-output");
             assert.equal(mounts("dockerd")["/output"], undefined);
         });
 
@@ -343,7 +372,7 @@ describe("DindDeployment", () => {
             ["CA ConfigMap in a namespace not made yet", { caConfigMapName: "registry-ca-cert" }, /^args.namespace: expected the namespace of caConfigMapName/],
             ["existing output claim in a namespace not made yet", { output: { existingClaimName: "out" } }, /^args.namespace: expected the namespace of output.existingClaimName/],
             ["new output claim shared by replicas", { replicas: 2, output: {} }, /^args.output: expected existingClaimName \(a ReadWriteMany claim\) when replicas > 1/],
-            ["misspelt storage key", { dockerStorage: { sise: "10Gi" } as any }, /^args.dockerStorage.sise: expected no such key: the keys are persistent, size, storageClass/],
+            ["misspelt storage key", { dockerStorage: { sise: "10Gi" } as any }, /^args.dockerStorage.sise: expected no such key: the keys are persistent, existingClaimName, size, storageClass/],
             ["misspelt registry key", { registries: [{ host: "r", caCert: "x" } as any] }, /^args.registries\[0\].caCert: expected no such key/],
             ["negative size", { dockerStorage: { size: "-1Gi" } }, /^args.dockerStorage.size: expected a Kubernetes quantity/],
             ["listener in extra flags", { extraDockerdArgs: ["--host=tcp://0.0.0.0:2375"] }, /^args.extraDockerdArgs\[0\]: expected a flag other than --host/],
@@ -352,6 +381,12 @@ describe("DindDeployment", () => {
             ["Job timeout under a minute", { workload: "Job", script: "true", jobTimeoutSeconds: 5 }, /^args.jobTimeoutSeconds: expected an integer from 60/],
             ["misspelt toleration key", { tolerations: [{ key: "ci", effekt: "NoSchedule" } as any] }, /^args.tolerations\[0\].effekt: expected no such key/],
             ["resource that is no quantity", { dindResources: { limits: { memory: "lots" } } }, /^args.dindResources.limits.memory/],
+            ["existing cache claim in a namespace not made yet", { dockerStorage: { existingClaimName: "cache" } }, /^args.namespace: expected the namespace of dockerStorage.existingClaimName/],
+            ["size with an existing cache claim", { namespace: "ci", dockerStorage: { existingClaimName: "cache", size: "1Gi" } }, /^args.dockerStorage.size: expected nothing with args.dockerStorage.existingClaimName: the claim exists already, got "1Gi"$/],
+            ["storage class with an existing output claim", { namespace: "ci", output: { existingClaimName: "out", storageClass: "fast" } }, /^args.output.storageClass: expected nothing with args.output.existingClaimName/],
+            ["existing cache claim that is not persistent", { namespace: "ci", dockerStorage: { existingClaimName: "cache", persistent: false } }, /^args.dockerStorage.persistent: expected true or unset with existingClaimName/],
+            ["run id for a Deployment", { runId: "1" }, /^args.runId: expected nothing unless the workload is a Job/],
+            ["empty run id", { workload: "Job", script: "true", runId: "" }, /^args.runId: expected a non-empty string/],
         ];
         for (const [what, args, message] of cases) {
             it(`rejects a ${what} before registering anything`, async () => {
@@ -360,6 +395,13 @@ describe("DindDeployment", () => {
                 assert.equal(registered, 0);
             });
         }
+
+        it("rejects a component name too long for the claims it names, even in a given namespace", async () => {
+            const name = "d".repeat(250);
+            const { error, registered } = await captureFailure(() => new DindDeployment(name, { namespace: "ci", output: {} }));
+            assert.match(error.message, /^name \(it names the claim d+-output\): expected a DNS name/);
+            assert.equal(registered, 0);
+        });
 
         it("rejects a component name that cannot name its namespace", async () => {
             const { error, registered } = await captureFailure(() => new DindDeployment("Dind_CI", {}));

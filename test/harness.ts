@@ -32,6 +32,8 @@ export interface RegisteredResource {
     };
     /** The URN the engine gives it, which carries its parent's type. */
     urn: string;
+    /** The provider it is created with, as `urn::id`; empty for the default provider. */
+    provider: string;
 }
 
 const registered: RegisteredResource[] = [];
@@ -107,6 +109,7 @@ pulumi.runtime.setMocks(
                 ...(requests.get(`${args.type}::${args.name}`) ?? {
                     options: { retainOnDelete: false, protect: false, deleteBeforeReplace: false, replaceOnChanges: [], additionalSecretOutputs: [], dependsOn: [] },
                     urn: "",
+                    provider: "",
                 }),
             });
             return { id: args.custom ? `${args.name}-id` : undefined, state };
@@ -123,7 +126,7 @@ pulumi.runtime.setMocks(
 const settings = require("@pulumi/pulumi/runtime/settings");
 
 // newResource sees neither resource options nor the parent; read them off the request on its way to the mocks.
-const requests = new Map<string, Pick<RegisteredResource, "options" | "urn">>();
+const requests = new Map<string, Pick<RegisteredResource, "options" | "urn" | "provider">>();
 const monitor = settings.getMonitor();
 const registerResource = monitor.registerResource.bind(monitor);
 monitor.registerResource = (request: any, callback: unknown) => {
@@ -137,6 +140,7 @@ monitor.registerResource = (request: any, callback: unknown) => {
             dependsOn: request.getDependenciesList(),
         },
         urn: monitor.newUrn(request.getParent(), request.getType(), request.getName()),
+        provider: request.getProvider() ?? "",
     });
     return registerResource(request, callback);
 };

@@ -116,6 +116,18 @@ describe("the program", () => {
             );
             assert.ok(validateManifests(captured) >= 6);
         });
+
+        it("renders every object with a provider in render mode when dind:renderYamlToDirectory is set, for GitOps", async () => {
+            const { captured } = await runProgram({ ...stackConfig("Pulumi.cluster.yaml"), "dind:renderYamlToDirectory": "rendered" });
+            const render = captured.only("pulumi:providers:kubernetes");
+            assert.equal(render.inputs.renderYamlToDirectory, "rendered");
+            const objects = captured.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+            assert.ok(objects.length >= 6);
+            for (const object of objects) {
+                assert.ok(object.provider.startsWith(`${render.urn}::`), `${object.type} ${object.name} is created by ${object.provider || "the default provider"}`);
+            }
+            assert.ok(captured.resources.filter((r) => r.type.startsWith("random:")).every((r) => r.provider === ""));
+        });
     });
 
     describe("configuration errors", () => {
@@ -131,11 +143,14 @@ describe("the program", () => {
             ["negative replicas", { ...base, "dind:replicas": -1 }, /^dind:replicas: expected an integer from 0 to 1000, got -1/],
             ["a size that is no quantity", { ...base, "dind:dockerStorage": { size: "20 gigs" } }, /^dind:dockerStorage.size: expected a Kubernetes quantity/],
             ["an MTU out of range", { ...base, "dind:mtu": 9999999 }, /^dind:mtu: expected an integer from 68 to 65535, got 9999999/],
+            ["an empty render directory", { ...base, "dind:renderYamlToDirectory": "" }, /^dind:renderYamlToDirectory: expected a non-empty string/],
+            ["a render directory on a Docker host", { "dind:target": "docker", "dind:renderYamlToDirectory": "out" }, /^dind:renderYamlToDirectory: expected no value with target docker \(it is read with target kubernetes\)/],
             ["a misspelt key", { ...base, "dind:registryMirror": ["https://m"] }, /^dind:registryMirror: expected no such key: the keys are .*dind:registryMirrors/],
             ["a key of the other target", { ...base, "dind:socketDirectory": "/run/dind" }, /^dind:socketDirectory: expected no value with target kubernetes \(it is read with target docker\)/],
             ["a misspelt registry key", { ...base, "dind:selfHostedRegistry": { enabled: true, mdoe: "private" } }, /^dind:selfHostedRegistry.mdoe: expected no such key/],
             ["a registry key of the other target", { ...base, "dind:selfHostedRegistry": { enabled: true, alias: "r" } }, /^dind:selfHostedRegistry.alias: expected no such key/],
             ["a mirror registry with users", { ...base, "dind:selfHostedRegistry": { enabled: true, users: [{ username: "ci" }] } }, /^dind:selfHostedRegistry.users/],
+            ["a cache TTL in days", { ...base, "dind:selfHostedRegistry": { enabled: true, cacheTtl: "7d" } }, /^dind:selfHostedRegistry\.cacheTtl: expected a Go duration/],
             ["an output directory without a script", { "dind:target": "docker", "dind:socketDirectory": "/run/dind", "dind:outputDirectory": "/srv" }, /^dind:outputDirectory: /],
             ["plaintext tcp on a Docker host", { "dind:target": "docker", "dind:transport": "tcp" }, /^dind:transport: /],
         ];
@@ -210,6 +225,20 @@ describe("the program", () => {
         it("leaves a disabled registry section out", () => {
             const config = loadProgramConfig(asEngineConfig({ "dind:target": "kubernetes", "dind:selfHostedRegistry": { enabled: false, mode: "private" } }));
             assert.equal(config.registry, undefined);
+        });
+
+        it("passes a mirror's upstream CA and cache TTL from the stack file, the CA plain (it is public)", () => {
+            for (const target of ["kubernetes", "docker"]) {
+                const config = loadProgramConfig(
+                    asEngineConfig({
+                        "dind:target": target,
+                        ...(target === "docker" ? { "dind:socketDirectory": "/run/dind" } : {}),
+                        "dind:selfHostedRegistry": { enabled: true, upstream: "https://images.internal:5000", upstreamCaCertPem: testCertificate(), cacheTtl: "24h" },
+                    }),
+                );
+                assert.equal(config.registry?.upstreamCaCertPem, testCertificate(), target);
+                assert.equal(config.registry?.cacheTtl, "24h", target);
+            }
         });
 
         it("accepts a registry CA given in the stack file", () => {

@@ -8,7 +8,7 @@ import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import { Captured, RegisteredResource, capture, captureFailure, isSecret, sentAsSecret, urnTypeChain, valueOf } from "./harness";
 import { validateManifests } from "./kubernetesSchema";
-import { testCa, testServerCertificate } from "./pems";
+import { badUpstreamTrustCases, testCa, testServerCertificate } from "./pems";
 import { SelfHostedRegistry, SelfHostedRegistryArgs, validateSelfHostedRegistryArgs } from "../components/selfHostedRegistry";
 import { DindDeployment } from "../components/dindDeployment";
 
@@ -18,7 +18,8 @@ const SERVICE = "kubernetes:core/v1:Service";
 const SECRET = "kubernetes:core/v1:Secret";
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 const PVC = "kubernetes:core/v1:PersistentVolumeClaim";
-const NAMESPACE = "kubernetes:core/v1:Namespace";
+const KEPT_PVC = "kubernetes:core/v1:PersistentVolumeClaimPatch";
+const NAMESPACE = "kubernetes:core/v1:NamespacePatch";
 const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
 const SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert";
 const SIGNED = "tls:index/locallySignedCert:LocallySignedCert";
@@ -137,6 +138,14 @@ describe("SelfHostedRegistry", () => {
             assert.ok(dockerd.args.includes("--registry-mirror=https://registry.registry.svc:5000"));
             const cas = captured.get(CONFIG_MAP, "dind-registry-cas").inputs.data;
             assert.equal(cas["registry.registry.svc_5000.crt"], captured.get(CONFIG_MAP, "registry-ca").inputs.data["ca.crt"]);
+        });
+
+        it("does not make up wait for a load balancer's address unless asked, since daemons use the Service's name", async () => {
+            const users = [{ username: "ci" }];
+            const service = async (args: SelfHostedRegistryArgs) => (await deploy({ mode: "private", users, ...args })).captured.only(SERVICE).inputs.metadata;
+            assert.deepEqual((await service({ serviceType: "LoadBalancer" })).annotations, { "pulumi.com/skipAwait": "true" });
+            assert.equal((await service({ serviceType: "LoadBalancer", awaitLoadBalancer: true })).annotations, undefined);
+            assert.equal((await service({ serviceType: "NodePort" })).annotations, undefined);
         });
 
         it("serves on a Service port 5000 that selects the registry pod, of the type asked for", async () => {
@@ -259,6 +268,42 @@ describe("SelfHostedRegistry", () => {
         });
     });
 
+    describe("a mirror of a private upstream", () => {
+        it("trusts the upstream's CA from a ConfigMap (public, so no Secret) mounted in a directory of SSL_CERT_DIR", async () => {
+            const upstreamCa = testCa("upstream CA");
+            const pod = await deploy({ upstream: "https://images.images.svc:5000", upstreamCaCertPem: upstreamCa.certPem, cacheTtl: "72h" });
+            const { captured, env, mountAt, volume } = pod;
+            assert.equal(env.REGISTRY_PROXY_REMOTEURL, "https://images.images.svc:5000");
+            assert.equal(env.SSL_CERT_DIR, "/etc/ssl/certs:/etc/distribution/upstream-ca");
+            assert.equal(env.REGISTRY_PROXY_TTL, "72h");
+            const mount = mountAt("/etc/distribution/upstream-ca");
+            assert.equal(mount.readOnly, true);
+            const configMap = captured.get(CONFIG_MAP, "registry-upstream-ca");
+            assert.equal(volume(mount.name).configMap.name, configMap.state.metadata.name);
+            assert.deepEqual(configMap.inputs.data, { "ca.crt": upstreamCa.certPem });
+            assert.equal(configMap.inputs.metadata.namespace, "registry");
+            assert.ok(!captured.ofType(SECRET).some((s) => JSON.stringify(s.inputs).includes("upstream CA")), "no Secret holds it");
+            assert.ok(validateManifests(captured) >= 6);
+        });
+
+        it("takes another registry's CA output, and mounts nothing without one", async () => {
+            const captured = await capture(() => {
+                const images = new SelfHostedRegistry("images", { mode: "private" });
+                new SelfHostedRegistry("registry", { upstream: `https://${images.registryHost}`, upstreamCaCertPem: images.caCertPem });
+            });
+            const mirror = captured.ofType(DEPLOYMENT).find((d) => d.name === "registry-deployment")!;
+            const volumes = mirror.inputs.spec.template.spec.volumes;
+            const upstream = captured.get(CONFIG_MAP, "registry-upstream-ca");
+            assert.equal(volumes.find((v: any) => v.name === "upstream-ca").configMap.name, upstream.state.metadata.name);
+            assert.equal(upstream.inputs.data["ca.crt"], captured.get(CONFIG_MAP, "images-ca").inputs.data["ca.crt"]);
+
+            const plain = await deploy();
+            assert.equal(plain.mountAt("/etc/distribution/upstream-ca"), undefined);
+            assert.equal(plain.env.SSL_CERT_DIR, undefined);
+            assert.equal(plain.captured.ofType(CONFIG_MAP).length, 1, "only the registry's own CA");
+        });
+    });
+
     describe("private mode", () => {
         it("accepts pushes behind htpasswd: generated and given passwords, stored only as bcrypt hashes", async () => {
             const pod = await deploy({ mode: "private", users: [{ username: "ci" }, { username: "alice", password: pulumi.secret("correct horse") }] });
@@ -353,24 +398,27 @@ describe("SelfHostedRegistry", () => {
 
         it("keeps a mirror's cache in a size-limited emptyDir", async () => {
             const { captured, deployment, mountAt, volume, component } = await deploy({ storage: { size: "50Gi" } });
-            assert.equal(captured.ofType(PVC).length, 0);
+            assert.equal(captured.ofType(PVC).length + captured.ofType(KEPT_PVC).length, 0);
             assert.deepEqual(volume(mountAt("/var/lib/registry").name).emptyDir, { sizeLimit: "50Gi" });
-            assert.equal(deployment.inputs.spec.strategy, undefined);
+            assert.equal(deployment.inputs.spec.strategy.type, "RollingUpdate");
             assert.equal(await valueOf(component.claimName), undefined);
         });
 
-        it("keeps a private registry's images on a claim that outlives destroy and renames", async () => {
+        it("keeps a private registry's images on a claim with a fixed name that destroy keeps and the next up adopts", async () => {
             const { captured, deployment, mountAt, volume, component } = await deploy({ mode: "private", storage: { storageClass: "fast" } });
-            const claim = captured.only(PVC);
+            assert.equal(captured.ofType(PVC).length, 0);
+            const claim = captured.only(KEPT_PVC);
+            assert.equal(claim.inputs.metadata.name, "registry-data");
+            assert.equal(claim.inputs.metadata.annotations["pulumi.com/patchFieldManager"], "pulumi-dind");
             assert.equal(claim.inputs.spec.resources.requests.storage, "20Gi");
             assert.equal(claim.inputs.spec.storageClassName, "fast");
             assert.deepEqual(claim.inputs.spec.accessModes, ["ReadWriteOnce"]);
             assert.equal(claim.options.retainOnDelete, true);
             assert.equal(claim.options.protect, false, "retained, not protected: destroy and replacements still work");
-            assert.equal(volume(mountAt("/var/lib/registry").name).persistentVolumeClaim.claimName, claim.state.metadata.name);
+            assert.equal(volume(mountAt("/var/lib/registry").name).persistentVolumeClaim.claimName, "registry-data");
             assert.equal(deployment.inputs.spec.strategy.type, "Recreate");
             assert.equal(deployment.inputs.spec.replicas, 1);
-            assert.equal(await valueOf(component.claimName), claim.state.metadata.name);
+            assert.equal(await valueOf(component.claimName), "registry-data");
         });
 
         it("lets a mirror's claim go with it: a cache is not worth keeping", async () => {
@@ -380,7 +428,7 @@ describe("SelfHostedRegistry", () => {
 
         it("reattaches a kept claim without creating one", async () => {
             const { captured, mountAt, volume, component } = await deploy({ mode: "private", namespace: "images", storage: { existingClaim: "registry-data-kept" } });
-            assert.equal(captured.ofType(PVC).length, 0);
+            assert.equal(captured.ofType(PVC).length + captured.ofType(KEPT_PVC).length, 0);
             assert.equal(volume(mountAt("/var/lib/registry").name).persistentVolumeClaim.claimName, "registry-data-kept");
             assert.equal(await valueOf(component.claimName), "registry-data-kept");
         });
@@ -420,6 +468,7 @@ describe("SelfHostedRegistry", () => {
             ["a user twice", () => ({ mode: "private", users: [{ username: "ci" }, { username: "ci" }] }), /^args\.users\[1\]\.username: expected each user name once/],
             ["a password bcrypt would cut", () => ({ mode: "private", users: [{ username: "ci", password: "p".repeat(73) }] }), /^args\.users\[0\]\.password: expected 1 to 72 bytes.*got "a secret of 73 bytes"$/],
             ["an unknown service type", () => ({ serviceType: "Ingress" as any }), /^args\.serviceType: expected one of "ClusterIP", "NodePort", "LoadBalancer"/],
+            ["a load balancer wait without a load balancer", () => ({ serviceType: "NodePort", awaitLoadBalancer: true }), /^args\.awaitLoadBalancer: expected false unless serviceType is LoadBalancer, got true$/],
             ["a limit that is no quantity", () => ({ resources: { limits: { memory: "lots" } } }), /^args\.resources\.limits\.memory: expected a Kubernetes quantity/],
             ["a namespace that is no name", () => ({ namespace: "CI" }), /^args\.namespace: expected a lower-case RFC 1123 name/],
             ["an empty image", () => ({ image: "" }), /^args\.image: expected a non-empty string/],
@@ -427,7 +476,7 @@ describe("SelfHostedRegistry", () => {
             ["an open private registry outside the cluster", () => ({ mode: "private", serviceType: "LoadBalancer" }), /^args\.serviceType: expected ClusterIP for a private registry without users/],
             ["a logged-in mirror outside the cluster", () => ({ serviceType: "NodePort", upstreamUsername: "bot", upstreamPassword: "token" }), /^args\.serviceType: expected ClusterIP for a mirror that logs in upstream/],
         ];
-        for (const [what, args, message] of cases) {
+        for (const [what, args, message] of [...cases, ...badUpstreamTrustCases().map(([w, a, m]): (typeof cases)[number] => [w, () => a as SelfHostedRegistryArgs, m])]) {
             it(`rejects ${what}, registering nothing`, async () => {
                 const { error, registered } = await captureFailure(() => new SelfHostedRegistry("registry", args()));
                 assert.match(error.message, message);

@@ -37,7 +37,8 @@ import { createTar, TarEntry } from "./tar";
 // What is supported
 // ---------------------------------------------------------------------------------------------
 
-const metadataSchema = fields({ name: "scalar", namespace: "scalar", labels: "stringMap" });
+/** An object's metadata; its annotations are checked apart (only the Pulumi provider's own are accepted). */
+const metadataSchema = fields({ name: "scalar", namespace: "scalar", labels: "stringMap", annotations: "stringMap" });
 /** A workload's metadata; its annotations are checked apart (only the Pulumi provider's own are accepted). */
 const workloadMetadataSchema = fields({ name: "scalar", namespace: "scalar", labels: "stringMap", annotations: "stringMap" });
 
@@ -45,7 +46,9 @@ const workloadMetadataSchema = fields({ name: "scalar", namespace: "scalar", lab
  * Annotations that change how `pulumi up` treats the object, not what runs: accepted and
  * reported. Any other annotation is refused (a controller could act on it).
  */
-const PROVIDER_ANNOTATIONS = ["pulumi.com/timeoutSeconds", "pulumi.com/skipAwait", "pulumi.com/replaceUnready"];
+const PROVIDER_ANNOTATIONS = ["pulumi.com/timeoutSeconds", "pulumi.com/skipAwait", "pulumi.com/replaceUnready", "pulumi.com/patchFieldManager", "pulumi.com/autonamed"];
+/** Pod template annotations that only change the template (so that a Job is replaced and runs again). */
+const TEMPLATE_ANNOTATIONS = ["pulumi-dind/run-id"];
 
 const probeSchema = fields({
     exec: fields({ command: items("scalar") }),
@@ -94,7 +97,7 @@ const podSpecSchema = fields({
     ),
 });
 
-const templateSchema = fields({ metadata: fields({ labels: "stringMap" }), spec: podSpecSchema });
+const templateSchema = fields({ metadata: fields({ labels: "stringMap", annotations: "stringMap" }), spec: podSpecSchema });
 
 export const WORKLOAD_SCHEMAS: Record<string, Schema> = {
     "kubernetes:apps/v1:Deployment": fields({
@@ -104,7 +107,7 @@ export const WORKLOAD_SCHEMAS: Record<string, Schema> = {
         spec: fields({
             replicas: "scalar",
             selector: fields({ matchLabels: "stringMap" }),
-            strategy: fields({ type: "scalar" }),
+            strategy: fields({ type: "scalar", rollingUpdate: fields({ maxSurge: "scalar", maxUnavailable: "scalar" }) }),
             template: templateSchema,
         }),
     }),
@@ -364,12 +367,24 @@ function filesOf(kind: "Secret" | "ConfigMap", object: RegisteredResource, sourc
     });
 }
 
+/** Annotations change how `pulumi up` treats an object, not what runs: only `accepted` ones pass, and each is reported. */
+function checkAnnotations(annotations: Record<string, string> | undefined, accepted: string[], where: string, notes: string[]): void {
+    for (const [key, value] of Object.entries(annotations ?? {})) {
+        if (!accepted.includes(key)) {
+            throw new UnsupportedFieldError(`${where}.${key}`, `only ${accepted.join(", ")} are accepted`);
+        }
+        notes.push(`annotation ${key}=${value} is for \`pulumi up\`, not the pod`);
+    }
+}
+
 /**
  * Checks a capture and turns it into a plan: which Docker objects, which containers, with which
  * options. Throws on anything it cannot apply faithfully.
  */
-export function planPod(captured: Captured, options: Pick<RunPodOptions, "images" | "existingClaims" | "podSuffix"> & { prefix: string }): PodPlan {
+export function planPod(capture: Captured, options: Pick<RunPodOptions, "images" | "existingClaims" | "podSuffix"> & { prefix: string }): PodPlan {
     const notes: string[] = [];
+    // A patch of a whole object (a kept claim or namespace) is applied as that object.
+    const captured = { resources: capture.resources.map((r) => ({ ...r, type: r.type.replace(/Patch$/, "") })) };
     const workloads = captured.resources.filter((r) => r.type in WORKLOAD_SCHEMAS);
     if (workloads.length !== 1) {
         throw new Error(`expected one Deployment or Job in the capture, found ${workloads.length}`);
@@ -381,18 +396,15 @@ export function planPod(captured: Captured, options: Pick<RunPodOptions, "images
             throw new UnsupportedFieldError(`${resource.type}::${resource.name}`, "this resource type is not applied by runPod");
         }
         check(resource.inputs, schema, `${resource.type}::${resource.name}`);
+        checkAnnotations(resource.inputs.metadata?.annotations, PROVIDER_ANNOTATIONS, `${resource.type}::${resource.name}.metadata.annotations`, notes);
     }
     const workload = workloads[0];
     const kind = workload.type === "kubernetes:batch/v1:Job" ? "Job" : "Deployment";
     const root = `${kind}::${workload.name}`;
     check(workload.inputs, WORKLOAD_SCHEMAS[workload.type], root);
 
-    for (const key of Object.keys(workload.inputs.metadata?.annotations ?? {})) {
-        if (!PROVIDER_ANNOTATIONS.includes(key)) {
-            throw new UnsupportedFieldError(`${root}.metadata.annotations.${key}`, `only the Pulumi provider's own (${PROVIDER_ANNOTATIONS.join(", ")}) are accepted`);
-        }
-        notes.push(`annotation ${key}=${workload.inputs.metadata.annotations[key]} is for \`pulumi up\`, not the pod`);
-    }
+    checkAnnotations(workload.inputs.metadata?.annotations, PROVIDER_ANNOTATIONS, `${root}.metadata.annotations`, notes);
+    checkAnnotations(workload.inputs.spec.template.metadata?.annotations, TEMPLATE_ANNOTATIONS, `${root}.spec.template.metadata.annotations`, notes);
     const workloadName: string = workload.state?.metadata?.name ?? workload.inputs.metadata?.name;
     const namespace: string = workload.inputs.metadata?.namespace ?? "default";
     const spec = workload.inputs.spec;
