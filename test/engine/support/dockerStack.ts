@@ -1,5 +1,6 @@
 /** The stack the real-engine tier deploys on the Docker target. */
 import { testImages } from "../../e2e/support/engine";
+import { stackFile } from "./pulumiCli";
 
 /** A Pulumi.<stack>.yaml: a daemon on a unix socket in `socketDirectory`, with the tier's local images. */
 export function unixStackFile(socketDirectory: string, extra: Record<string, unknown> = {}): string {
@@ -11,7 +12,5 @@ export function unixStackFile(socketDirectory: string, extra: Record<string, unk
         "dind:cliImage": testImages.dind,
         ...extra,
     };
-    return `config:\n${Object.entries(config)
-        .map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`)
-        .join("\n")}\n`;
+    return stackFile(config);
 }

@@ -17,6 +17,13 @@ export const ROOT = path.join(__dirname, "..", "..", "..");
 /** What a project copy needs to run `index.ts`: the program, the library and how to compile them. */
 const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config.ts", "components"];
 
+/** A Pulumi.<stack>.yaml holding `config` (values in JSON, which is YAML). */
+export function stackFile(config: Record<string, unknown>): string {
+    return `config:\n${Object.entries(config)
+        .map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`)
+        .join("\n")}\n`;
+}
+
 export interface CliResult {
     code: number;
     stdout: string;
