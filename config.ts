@@ -37,6 +37,7 @@ const TARGET_KEYS: Record<Target, string[]> = {
         "nativeSidecar",
         "jobTimeoutSeconds",
         "runId",
+        "tlsSecrets",
         "dockerStorage",
         "output",
         "caConfigMapName",

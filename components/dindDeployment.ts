@@ -63,6 +63,21 @@ export interface DockerStorageArgs {
     storageClass?: string;
 }
 
+/** The daemon's and the client's TLS material for the tls transport, as Secrets that exist already. */
+export interface TlsSecretsArgs {
+    /** The Secret with dockerd's certificate, its key, and the CA that signed the client's. */
+    server: string;
+    /** The Secret with the client's certificate, its key, and the CA that signed the server's. */
+    client: string;
+}
+
+/** Where each file dockerd and the docker CLI read comes from in a `kubernetes.io/tls` Secret. */
+const TLS_SECRET_ITEMS = [
+    { key: "ca.crt", path: TLS_FILES.ca },
+    { key: "tls.crt", path: TLS_FILES.cert },
+    { key: "tls.key", path: TLS_FILES.key },
+];
+
 /** A volume in the client container that keeps what the script writes beyond the pod's life. */
 export interface OutputVolumeArgs {
     /** Mount an existing PersistentVolumeClaim instead of creating one. Default: create `${name}-output`, kept by `destroy` and found again by the next `up`. */
@@ -84,6 +99,8 @@ export interface DindDeploymentArgs extends DaemonArgs {
     replicas?: number;
     /** How the client reaches the daemon: `unix` socket, mutual `tls` on 2376, or plaintext `tcp` on 127.0.0.1:2375. Default "unix". */
     transport?: Transport;
+    /** For `tls`: existing `kubernetes.io/tls` Secrets (tls.crt, tls.key, ca.crt, as cert-manager writes them) in `namespace`, so no key enters Pulumi state; the server's must name localhost and 127.0.0.1. Default: a CA and both pairs made with @pulumi/tls. */
+    tlsSecrets?: TlsSecretsArgs;
     /** The dockerd image. Default "docker:29-dind". */
     dindImage?: string;
     /** The docker CLI image of the client container. Default "docker:29-cli". */
@@ -126,6 +143,7 @@ interface DindSettings {
     workload: Workload;
     replicas: number;
     transport: Transport;
+    tlsSecrets?: TlsSecretsArgs;
     dindImage: string;
     cliImage: string;
     script?: string;
@@ -261,6 +279,17 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
             throw new InvalidArgumentError(`${prefix}namespace`, namespace, `the namespace of ${argument}.existingClaimName (a new namespace holds no claims yet)`);
         }
     }
+    const transport = validateTransport(args.transport ?? DEFAULTS.transport, `${prefix}transport`);
+    const tlsSecrets = optional(args.tlsSecrets, `${prefix}tlsSecrets`, (value, argument) => {
+        const secrets = knownKeys(value as TlsSecretsArgs, ["server", "client"], argument);
+        return { server: lowerCaseDnsName(secrets.server, `${argument}.server`), client: lowerCaseDnsName(secrets.client, `${argument}.client`) };
+    });
+    if (tlsSecrets !== undefined && transport !== "tls") {
+        throw new InvalidArgumentError(`${prefix}tlsSecrets`, args.tlsSecrets, "nothing unless transport is tls");
+    }
+    if (tlsSecrets !== undefined && namespace === undefined) {
+        throw new InvalidArgumentError(`${prefix}namespace`, namespace, "the namespace of tlsSecrets (a new namespace holds no Secrets yet)");
+    }
     const runId = optional(args.runId, `${prefix}runId`, nonEmptyString);
     if (runId !== undefined && workload !== "Job") {
         throw new InvalidArgumentError(`${prefix}runId`, runId, "nothing unless the workload is a Job (a Deployment's daemon does not run to an end)");
@@ -281,7 +310,8 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
         namespace,
         workload,
         replicas,
-        transport: validateTransport(args.transport ?? DEFAULTS.transport, `${prefix}transport`),
+        transport,
+        tlsSecrets,
         dindImage: nonEmptyString(args.dindImage ?? DEFAULTS.dindImage, `${prefix}dindImage`),
         cliImage: nonEmptyString(args.cliImage ?? DEFAULTS.cliImage, `${prefix}cliImage`),
         script,
@@ -342,7 +372,7 @@ export class DindDeployment extends pulumi.ComponentResource {
         const labels = { "app.kubernetes.io/name": "dind", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "pulumi" };
         const endpoints = daemonEndpoints(settings.transport);
 
-        const tlsSecrets = settings.transport === "tls" ? this.createTlsSecrets(name, namespace, child) : undefined;
+        const tlsSecrets = settings.transport === "tls" ? (settings.tlsSecrets ? givenTlsSecrets(settings.tlsSecrets) : this.createTlsSecrets(name, namespace, child)) : undefined;
         const registryCas = this.registryCaVolumes(name, namespace, settings, child);
         const claimName = (suffix: string, toCreate: KeptClaimSpec | undefined, existing: string | undefined) =>
             toCreate ? createKeptClaim(`${name}-${suffix}`, { ...toCreate, namespace, labels }, child) : existing && pulumi.output(existing);
@@ -366,8 +396,8 @@ export class DindDeployment extends pulumi.ComponentResource {
         }
         if (tlsSecrets) {
             volumes.push(
-                { name: VOLUME.serverTls, secret: { secretName: tlsSecrets.server, defaultMode: 0o400 } },
-                { name: VOLUME.clientTls, secret: { secretName: tlsSecrets.client, defaultMode: 0o400 } },
+                { name: VOLUME.serverTls, secret: { secretName: tlsSecrets.server, items: tlsSecrets.items, defaultMode: 0o400 } },
+                { name: VOLUME.clientTls, secret: { secretName: tlsSecrets.client, items: tlsSecrets.items, defaultMode: 0o400 } },
             );
             dindMounts.push({ name: VOLUME.serverTls, mountPath: SERVER_CERT_DIR, readOnly: true });
             clientMounts.push({ name: VOLUME.clientTls, mountPath: CLIENT_CERT_DIR, readOnly: true });
@@ -515,7 +545,7 @@ export class DindDeployment extends pulumi.ComponentResource {
                 },
                 opts,
             ).metadata.name;
-        return { server: secret("server-tls", material.server), client: secret("client-tls", material.client) };
+        return { server: secret("server-tls", material.server), client: secret("client-tls", material.client), items: undefined };
     }
 
     /**
@@ -555,6 +585,11 @@ export class DindDeployment extends pulumi.ComponentResource {
             trustedMount: { name: VOLUME.trustedCas, mountPath: TRUSTED_CA_DIR, readOnly: true },
         };
     }
+}
+
+/** The user's Secrets, their files mapped to the names dockerd and the docker CLI read. */
+function givenTlsSecrets(secrets: TlsSecretsArgs) {
+    return { server: pulumi.output(secrets.server), client: pulumi.output(secrets.client), items: TLS_SECRET_ITEMS };
 }
 
 /** Marks a Job's pod template with its `runId`. */

@@ -291,6 +291,20 @@ describe("DindDeployment", () => {
             assert.equal(mounts("client")["/certs/server"], undefined, "the client never sees the server key");
             assert.equal(await valueOf(component.clientTlsSecretName), client.state.metadata.name);
         });
+
+        it("tls: mounts existing kubernetes.io/tls Secrets under the names docker reads, and makes no key of its own", async () => {
+            const { captured, mounts, volume, component } = await deploy({ namespace: "ci", transport: "tls", tlsSecrets: { server: "dind-server", client: "dind-client" } });
+            assert.equal(captured.ofType(SECRET).length, 0);
+            assert.equal(captured.resources.filter((r) => r.type.startsWith("tls:")).length, 0, "no key enters Pulumi state");
+            const items = [
+                { key: "ca.crt", path: "ca.pem" },
+                { key: "tls.crt", path: "cert.pem" },
+                { key: "tls.key", path: "key.pem" },
+            ];
+            assert.deepEqual(volume(mounts("dockerd")["/certs/server"]).secret, { secretName: "dind-server", items, defaultMode: 0o400 });
+            assert.deepEqual(volume(mounts("client")["/certs/client"]).secret, { secretName: "dind-client", items, defaultMode: 0o400 });
+            assert.equal(await valueOf(component.clientTlsSecretName), "dind-client");
+        });
     });
 
     describe("registries", () => {
@@ -386,6 +400,10 @@ describe("DindDeployment", () => {
             ["storage class with an existing output claim", { namespace: "ci", output: { existingClaimName: "out", storageClass: "fast" } }, /^args.output.storageClass: expected nothing with args.output.existingClaimName/],
             ["existing cache claim that is not persistent", { namespace: "ci", dockerStorage: { existingClaimName: "cache", persistent: false } }, /^args.dockerStorage.persistent: expected true or unset with existingClaimName/],
             ["run id for a Deployment", { runId: "1" }, /^args.runId: expected nothing unless the workload is a Job/],
+            ["TLS Secrets without the tls transport", { namespace: "ci", tlsSecrets: { server: "s", client: "c" } }, /^args.tlsSecrets: expected nothing unless transport is tls/],
+            ["TLS Secrets in a namespace not made yet", { transport: "tls", tlsSecrets: { server: "s", client: "c" } }, /^args.namespace: expected the namespace of tlsSecrets/],
+            ["a TLS Secret without a name", { namespace: "ci", transport: "tls", tlsSecrets: { server: "s" } as any }, /^args.tlsSecrets.client: expected a lower-case DNS name/],
+            ["a misspelt TLS Secret key", { namespace: "ci", transport: "tls", tlsSecrets: { server: "s", client: "c", ca: "x" } as any }, /^args.tlsSecrets.ca: expected no such key/],
             ["empty run id", { workload: "Job", script: "true", runId: "" }, /^args.runId: expected a non-empty string/],
         ];
         for (const [what, args, message] of cases) {
