@@ -4,9 +4,9 @@
  * out instead of applying it; there is no cluster here. The manifests it wrote are then the
  * input of the pod tier: the origin's Job runs from them, exactly as the provider wrote them.
  *
- * Registries bring their certificates (tlsCertPem): the tls provider, which would issue them at
- * deploy time, cannot be built on these machines, and for the same reason the tls transport is
- * not among the Job stacks (see README, "The real-engine tier").
+ * Registries bring their certificates (tlsCertPem), and the tls Job its Secrets (tlsSecrets): the
+ * tls provider, which would issue them at deploy time, cannot be built on these machines (see
+ * README, "The real-engine tier").
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -16,6 +16,7 @@ import { serviceDnsNames } from "../../components/registrySettings";
 import { validateManifests } from "../kubernetesSchema";
 import { testCa, testServerCertificate } from "../pems";
 import { E2eRun } from "../e2e/support/e2eRun";
+import { TestCa } from "../e2e/support/pki";
 import { runPod } from "../e2e/support/podRunner";
 import { TestRegistry, registryWithBusybox } from "../e2e/support/registryFixture";
 import { IMAGES, ORIGIN_SCRIPT, assertHostHasNoBusybox, assertSavedImage } from "../e2e/support/scenario";
@@ -113,10 +114,26 @@ describe("real engine: Kubernetes stacks rendered by the kubernetes provider", f
         assert.equal(secretValues(tls)["tls.key"].trim(), certificate.keyPem.trim());
     });
 
-    for (const transport of ["unix", "tcp"]) {
+    /** The tls Job's Secrets, as cert-manager would have made them in its namespace. */
+    function daemonTlsSecrets(namespace: string) {
+        const ca = TestCa.create("daemon CA");
+        try {
+            const secret = (pair: { certPem: string; keyPem: string }) => ({ type: "kubernetes.io/tls", stringData: { "ca.crt": ca.certPem, "tls.crt": pair.certPem, "tls.key": pair.keyPem } });
+            return {
+                [`${namespace}/daemon-server`]: secret(ca.issue("localhost", "server", ["localhost"], ["127.0.0.1"])),
+                [`${namespace}/daemon-client`]: secret(ca.issue("client", "client")),
+            };
+        } finally {
+            ca.dispose();
+        }
+    }
+
+    for (const transport of ["unix", "tcp", "tls"]) {
         it(`${transport}: renders a Job whose rendered manifests run the origin's experiment in the pod tier`, async function () {
             const stack = `job-${transport}`;
+            const tls = transport === "tls" ? { "dind:namespace": "builds", "dind:tlsSecrets": { server: "daemon-server", client: "daemon-client" } } : {};
             const directory = await createStack(stack, {
+                ...tls,
                 "dind:workload": "Job",
                 "dind:transport": transport,
                 "dind:script": JOB_SCRIPT,
@@ -128,8 +145,12 @@ describe("real engine: Kubernetes stacks rendered by the kubernetes provider", f
             const objects = await upAndCheck(stack, directory);
             const [job] = byKind(objects, "Job");
             assert.equal(job.metadata.annotations["pulumi.com/replaceUnready"], "true");
+            if (transport === "tls") {
+                assert.deepEqual(byKind(objects, "Secret"), [], "the daemon's keys stay in the user's Secrets, out of the stack");
+            }
 
-            const pod = await runPod(asCapture(objects), { run, images: IMAGES, networks: [{ name: registry.network }] });
+            const existingSecrets = transport === "tls" ? daemonTlsSecrets("builds") : undefined;
+            const pod = await runPod(asCapture(objects), { run, images: IMAGES, networks: [{ name: registry.network }], existingSecrets });
             try {
                 const completion = await pod.waitForCompletion(240_000);
                 assert.ok(completion.succeeded, `client exited ${completion.containers.client.exitCode}:\n${completion.containers.client.logs}`);

@@ -270,6 +270,8 @@ export interface RunPodOptions {
     extraMounts?: Record<string, Docker.MountSettings[]>;
     /** Claims the capture does not create (existingClaimName), mapped to Docker volumes. */
     existingClaims?: Record<string, string>;
+    /** Secrets the capture does not create (e.g. tlsSecrets), as `namespace/name` → Secret object. */
+    existingSecrets?: Record<string, { type?: string; stringData: Record<string, string> }>;
     /** Restarts per container before the runner gives up on it. Default 5. */
     maxRestarts?: number;
     /** Pod name suffix; default a random one, as a ReplicaSet or Job controller would. */
@@ -381,7 +383,7 @@ function checkAnnotations(annotations: Record<string, string> | undefined, accep
  * Checks a capture and turns it into a plan: which Docker objects, which containers, with which
  * options. Throws on anything it cannot apply faithfully.
  */
-export function planPod(capture: Captured, options: Pick<RunPodOptions, "images" | "existingClaims" | "podSuffix"> & { prefix: string }): PodPlan {
+export function planPod(capture: Captured, options: Pick<RunPodOptions, "images" | "existingClaims" | "existingSecrets" | "podSuffix"> & { prefix: string }): PodPlan {
     const notes: string[] = [];
     // A patch of a whole object (a kept claim or namespace) is applied as that object.
     const captured = { resources: capture.resources.map((r) => ({ ...r, type: r.type.replace(/Patch$/, "") })) };
@@ -488,7 +490,9 @@ export function planPod(capture: Captured, options: Pick<RunPodOptions, "images"
                 volumes.push({ name: volume.name, docker: `${options.prefix}-pvc-${namespace}-${claimName}`, claim: claimName, create: {} });
             }
         } else if (volume.secret) {
-            const secret = secrets.get(`${namespace}/${volume.secret.secretName}`);
+            const key = `${namespace}/${volume.secret.secretName}`;
+            const existing = options.existingSecrets?.[key];
+            const secret = secrets.get(key) ?? (existing && ({ name: volume.secret.secretName, inputs: { metadata: { name: volume.secret.secretName }, ...existing } } as RegisteredResource));
             if (!secret) {
                 throw new Error(`${where}: secret ${namespace}/${volume.secret.secretName} is not in the capture (the pod would stay ContainerCreating)`);
             }
