@@ -31,12 +31,14 @@ import { testImages } from "./support/engine";
 import { HelperDaemon } from "./support/registryFixture";
 import { IMAGES, assertHostHasNoBusybox, countMatches as count, seconds } from "./support/scenario";
 
-const DOCKER_IMAGES = { ...IMAGES, [DEFAULT_REGISTRY_IMAGE]: testImages.registry };
+/** The expiring mirror's image: registry 3 (proxy.ttl), built from its Go module; the others run the tier's 2.8. */
+const REGISTRY3_IMAGE = "registry:3.1.2";
+const DOCKER_IMAGES = { ...IMAGES, [DEFAULT_REGISTRY_IMAGE]: testImages.registry, [REGISTRY3_IMAGE]: testImages.registry3 };
 /** Every pull is bounded: a mirror that hangs fails the test instead of stalling it. */
 const PULL_TIMEOUT_MS = 120_000;
 const HEALTHY_TIMEOUT_MS = 120_000;
-/** The TTL the expiring mirror is given; only registry 3 honours it. */
-const SHORT_TTL = "15s";
+/** The TTL the expiring mirror is given; only registry 3 honours it (a timer per entry: any positive duration). */
+const SHORT_TTL = "10s";
 const STORAGE = "/var/lib/registry/docker/registry/v2";
 
 const BLOB_GETS = /"GET \/v2\/library\/busybox\/blobs\/sha256:[0-9a-f]{64} HTTP\/[0-9.]+" 200/;
@@ -91,7 +93,7 @@ describe("e2e: LocalRegistry as a pull-through mirror of a private upstream", fu
             images = new LocalRegistry("upstream", { mode: "private", alias: "upstream" });
             const upstreamArgs = { networkName: images.networkName, upstream: `https://${images.registryHost}`, upstreamCaCertPem: images.caCertPem };
             cache = new LocalRegistry("mirror", { ...upstreamArgs, alias: "mirror" });
-            ttlCache = new LocalRegistry("expiring", { ...upstreamArgs, alias: "expiring", cacheTtl: SHORT_TTL });
+            ttlCache = new LocalRegistry("expiring", { ...upstreamArgs, alias: "expiring", cacheTtl: SHORT_TTL, image: REGISTRY3_IMAGE });
             new LocalDind("dind", { transport: "unix", socketDirectory, networkName: images.networkName, registry: cache });
         });
         applied = await applyDocker(captured, { run, images: DOCKER_IMAGES });
@@ -233,28 +235,71 @@ describe("e2e: LocalRegistry as a pull-through mirror of a private upstream", fu
         console.log(`      without its upstream the mirror ${crashed ? "exited at start (restarts: " + (await mirror.inspect()).RestartCount + ")" : "started anyway"}; healthy again once it was back; ${seconds(started)} s`);
     });
 
-    it("(5) cacheTtl: an expired entry is fetched from the upstream again (registry 3's proxy.ttl)", async function () {
+    it("(5) cacheTtl: with proxy.ttl, an expired entry is fetched again once the upstream is back (registry 3)", async function () {
+        const started = Date.now();
         const env = (await expiring.inspect()).Config.Env;
         assert.ok(env.includes(`REGISTRY_PROXY_TTL=${SHORT_TTL}`), "the TTL reaches the registry as proxy.ttl");
-        const logs = await containerLogs(expiring);
-        if (/Ignoring unrecognized environment variable REGISTRY_PROXY_TTL/.test(logs)) {
-            const version = / version=([0-9][^\s"]*)/.exec(logs)?.[1] ?? "unknown";
-            console.log(
-                `      not run: this tier's registry is distribution ${version} (Debian's docker-registry), which has no proxy.ttl: ` +
-                    `it logs "Ignoring unrecognized environment variable REGISTRY_PROXY_TTL" and keeps cache entries for its fixed 7 days`,
-            );
-            this.skip();
-        }
+        const startLog = await containerLogs(expiring);
+        assert.doesNotMatch(startLog, /Ignoring unrecognized environment variable REGISTRY_PROXY_TTL/, "registry 3 knows proxy.ttl");
+        assert.match(startLog, / version="?v3\./, "the expiring mirror runs registry 3");
+        assert.match(startLog, /Starting cached object TTL expiration scheduler/);
         const viaExpiring = `${expiringHost}/library/busybox:latest`;
-        const pullThroughExpiring = () => helper!.sh(`docker rmi -f ${viaExpiring} >/dev/null 2>&1; docker pull ${viaExpiring}`, PULL_TIMEOUT_MS);
+        // The helper still holds the busybox it pushed (same image ID): with it, a pull would fetch no blob. Each pull starts from no images.
+        const pullThroughExpiring = async () => {
+            await helper!.mustSh("docker image rm -f $(docker image ls -aq) >/dev/null 2>&1; true");
+            assert.equal((await helper!.mustSh("docker image ls -aq")).trim(), "", "the helper holds no image before the pull");
+            return helper!.sh(`docker pull ${viaExpiring}`, PULL_TIMEOUT_MS);
+        };
         const upstreamGets = async () => count(await containerLogs(upstream), BLOB_GETS);
-        const first = await upstreamGets();
-        assert.equal((await pullThroughExpiring()).exitCode, 0);
+        /** The scheduler's "Adding new scheduler entry" lines for this manifest and its blobs: what it will expire. */
+        const scheduled = async () => {
+            const logs = await containerLogs(expiring);
+            return [manifestDigest, ...blobDigests].map((digest) => count(logs, new RegExp(`Adding new scheduler entry for library/busybox@${digest} with ttl=`)));
+        };
+
+        // A miss: fetched from the upstream, each blob and the manifest scheduled with the TTL.
+        const before = await upstreamGets();
+        const miss = await pullThroughExpiring();
+        assert.equal(miss.exitCode, 0, `pull through the expiring mirror failed:\n${miss.stderr}\n--- expiring ---\n${(await containerLogs(expiring)).slice(-3000)}`);
         const afterMiss = await upstreamGets();
-        assert.ok(afterMiss > first, "the first pull is a miss");
-        // The scheduler deletes the expired entry from storage; then the next pull is a miss again.
-        await until(`the entry to expire (ttl ${SHORT_TTL})`, 120_000, async () => ((await storedBlobs(expiring)).length === 0 ? true : undefined), 1000);
-        assert.equal((await pullThroughExpiring()).exitCode, 0);
-        assert.ok((await upstreamGets()) > afterMiss, "fetched from the upstream again after expiry");
+        assert.ok(afterMiss - before >= blobDigests.length, `the first pull is a miss: ${afterMiss - before} blob GET(s) on the upstream`);
+        const entries = await until("the scheduler entries of the miss", 30_000, async () => {
+            const counts = await scheduled();
+            return counts.every((n) => n >= 1) ? counts : undefined;
+        });
+
+        // Upstream down, past the TTL: the scheduler deletes the blobs from storage, and the mirror cannot serve the image any more.
+        let expired: ExecResult | undefined;
+        let expiredError: string | undefined;
+        await upstream.stop({ t: 10 });
+        try {
+            await until(`the blobs to expire from storage (ttl ${SHORT_TTL})`, 120_000, async () => ((await storedBlobs(expiring)).length === 0 ? true : undefined), 1000);
+            const logs = await containerLogs(expiring);
+            for (const digest of blobDigests) {
+                assert.match(logs, new RegExp(`Deleting blob: /docker/registry/v2/blobs/sha256/${digest.slice(7, 9)}/${digest.slice(7)}`), `the scheduler deleted ${digest}`);
+            }
+            expired = await pullThroughExpiring();
+            assert.notEqual(expired.exitCode, 0, `an expired entry is not served with the upstream down:\n${expired.stdout}`);
+            // Registry 3 finds the tag's manifest gone, asks the upstream, and answers 500 with what that failure was.
+            assert.match(expired.stderr, /500 Internal Server Error/, expired.stderr);
+            const failure = /response completed with error.* err\.detail="((?:[^"\\]|\\.)*)".* http\.request\.uri=(\S+)/.exec((await containerLogs(expiring)).slice(logs.length));
+            expiredError = failure ? `${failure[2]}: 500, ${failure[1]}` : undefined;
+            assert.doesNotMatch(logs, /Scheduler error returned from OnExpire/, "every entry expired cleanly");
+        } finally {
+            await upstream.start();
+            await healthy(upstream, "the upstream healthy again");
+        }
+
+        // Upstream back: the same pull is a miss again, and the entries are scheduled again.
+        const beforeRefetch = await upstreamGets();
+        const again = await pullThroughExpiring();
+        assert.equal(again.exitCode, 0, `pull after expiry failed:\n${again.stderr}\n--- expiring ---\n${(await containerLogs(expiring)).slice(-3000)}`);
+        const refetched = (await upstreamGets()) - beforeRefetch;
+        assert.ok(refetched >= blobDigests.length, `fetched from the upstream again after expiry: ${refetched} blob GET(s)`);
+        assert.match(again.stdout, new RegExp(`Digest: ${manifestDigest}`), "the same image");
+        await until("the scheduler entries of the refetch", 30_000, async () => ((await scheduled()).every((n, i) => n > entries[i]) ? true : undefined));
+        console.log(`      miss: ${afterMiss - before} blob GET(s) on the upstream; expired with the upstream down, pull failed: ${expired?.stderr.trim().split("\n").pop()}`);
+        console.log(`      the expiring mirror logged: ${expiredError ?? "(no error line)"}`);
+        console.log(`      upstream back: fetched again (${refetched} blob GET(s)); ${seconds(started)} s`);
     });
 });

@@ -7,6 +7,8 @@
 #                                    in for both docker:29-dind and docker:29-cli.
 #   pulumi-dind-e2e/registry:latest  the distribution registry laid out like registry:3.
 #   pulumi-dind-e2e/busybox:latest   busybox-static with its applets linked, CMD ["sh"].
+#   pulumi-dind-e2e/registry3:latest registry 3 built from its Go module (Debian has none) on
+#                                    the registry image: build-registry3.sh, run last.
 #
 # Idempotent: every image carries a label with a hash of this script and the suites it uses;
 # an image whose label matches is not rebuilt, so changing the recipe (this file) rebuilds.
@@ -268,6 +270,8 @@ else
         -c 'CMD ["sh"]'
     done_step
 fi
+
+bash "$(dirname "${BASH_SOURCE[0]}")/build-registry3.sh"
 
 echo "==> images ready in $((SECONDS - total_started)) s:"
 docker image ls --format '{{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' 'pulumi-dind-e2e/*' | sed 's/^/    /'

@@ -12,6 +12,8 @@ export const testImages = {
     dind: "pulumi-dind-e2e/dind:latest",
     /** The distribution registry with registry:3's file layout and entrypoint. */
     registry: "pulumi-dind-e2e/registry:latest",
+    /** Registry 3 (distribution v3, built from its Go module by build-registry3.sh) in that layout: the one with proxy.ttl. */
+    registry3: "pulumi-dind-e2e/registry3:latest",
     /** busybox, the image the origin's experiments pull. */
     busybox: "pulumi-dind-e2e/busybox:latest",
 };
