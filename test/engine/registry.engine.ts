@@ -13,7 +13,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import Docker from "dockerode";
-import { streamToBuffer } from "../e2e/support/e2eRun";
+import { followProgress, streamToBuffer } from "../e2e/support/e2eRun";
 import { testImages } from "../e2e/support/engine";
 import { TestCa } from "../e2e/support/pki";
 import { unixStackFile } from "./support/dockerStack";
@@ -27,13 +27,6 @@ function containerId(resources: StateResource[], suffix: string): string {
     return stateResource(resources, "docker:index/container:Container", suffix).id!;
 }
 
-/** Reads a push's progress stream to its end; an error inside the HTTP 200 stream rejects. */
-async function push(docker: Docker, tag: string): Promise<void> {
-    const stream = await docker.getImage(tag).push({ authconfig: {} });
-    const lines = (await streamToBuffer(stream)).toString().trim().split("\n");
-    const failed = lines.map((line) => JSON.parse(line)).find((event) => event.error);
-    if (failed) throw new Error(`push of ${tag}: ${failed.error}`);
-}
 
 describe("real engine: the origin's experiment through a LocalRegistry mirror", function () {
     const host = new Docker();
@@ -89,7 +82,7 @@ describe("real engine: the origin's experiment through a LocalRegistry mirror", 
         const archive = await host.getImage(testImages.busybox).get();
         await nested.loadImage(archive).then((stream) => streamToBuffer(stream));
         await nested.getImage(testImages.busybox).tag({ repo: `${ALIAS}:5000/library/busybox`, tag: "latest" });
-        await push(nested, MIRRORED);
+        await followProgress(await nested.getImage(MIRRORED).push({ authconfig: {} }), `push of ${MIRRORED}`);
         await nested.getImage(MIRRORED).remove();
         await nested.getImage(testImages.busybox).remove();
 

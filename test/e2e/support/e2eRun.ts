@@ -126,6 +126,13 @@ export function demux(buffer: Buffer): { stdout: string; stderr: string } {
     return { stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
 }
 
+/** Reads a pull's or push's progress stream to its end; an error inside the HTTP 200 stream rejects, naming `what`. */
+export async function followProgress(stream: NodeJS.ReadableStream, what: string): Promise<void> {
+    const lines = (await streamToBuffer(stream)).toString().trim().split("\n");
+    const failed = lines.map((line) => JSON.parse(line)).find((event) => event.error);
+    if (failed) throw new Error(`${what}: ${failed.error}`);
+}
+
 export function streamToBuffer(stream: NodeJS.ReadableStream, limitBytes = 2 * 1024 ** 3): Promise<Buffer> {
     return new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
