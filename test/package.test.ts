@@ -5,18 +5,23 @@ import * as path from "path";
 import { capture } from "./harness";
 
 const ROOT = path.join(__dirname, "..");
+const { LEFT_OUT, bundleCli } = require("../scripts/bundle-cli") as {
+    LEFT_OUT: { module: string }[];
+    bundleCli(outfile: string): Promise<string>;
+};
 
 describe("the published package", function () {
     // A full compile of the library: slower than the other tests, and what consumers get.
     this.timeout(120_000);
     let outDir: string;
 
-    before(() => {
+    before(async () => {
         // Inside the checkout, so the build resolves node_modules as a consumer's install would.
         outDir = fs.mkdtempSync(path.join(ROOT, ".package-test-"));
         execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", outDir], {
             stdio: "pipe",
         });
+        await bundleCli(path.join(outDir, "dind-run.js"));
     });
 
     after(() => fs.rmSync(outDir, { recursive: true, force: true }));
@@ -25,7 +30,25 @@ describe("the published package", function () {
         for (const file of ["components/index.js", "components/index.d.ts", "client/index.js", "client/index.d.ts", "client/cli.js"]) {
             assert.ok(fs.existsSync(path.join(outDir, file)), `${file} is built`);
         }
-        assert.match(fs.readFileSync(path.join(outDir, "client/cli.js"), "utf8"), /^#!\/usr\/bin\/env node/);
+    });
+
+    it("bundles dind-run into one executable file that loads no other module at start", () => {
+        const cli = path.join(outDir, "dind-run.js");
+        assert.match(fs.readFileSync(cli, "utf8"), /^#!\/usr\/bin\/env node\n/);
+        assert.ok((fs.statSync(cli).mode & 0o111) !== 0, "dind-run.js is executable");
+        assert.match(execFileSync(cli, ["--help"], { encoding: "utf8" }), /^Usage:\n {2}dind-run \[OPTIONS\] IMAGE/);
+        // Loaded as a module, so that it does not run: what it requires at start, outside Node's own.
+        const loaded = execFileSync(process.execPath, ["-e", "require(process.argv[1]); console.log(JSON.stringify(Object.keys(require.cache)))", cli], {
+            encoding: "utf8",
+        });
+        assert.deepEqual(JSON.parse(loaded), [cli]);
+    });
+
+    it("finds what the bundle leaves out of dockerode where it will look for it on first use", () => {
+        const dockerode = require.resolve("dockerode", { paths: [outDir] });
+        for (const { module } of LEFT_OUT) {
+            assert.ok(require(require.resolve(module, { paths: [dockerode] })), `${module} loads`);
+        }
     });
 
     it("can be imported from compiled JavaScript without running the program or registering anything", async () => {
