@@ -202,9 +202,11 @@ export const IDLE_SCRIPT = "trap 'exit 0' TERM INT\nwhile :; do sleep 86400 & wa
  * run directly would sit out the whole grace period and be killed.
  */
 export const RUN_SCRIPT_AS_CHILD = [
+    // Trapped before the child starts: a TERM in between would otherwise kill this shell and orphan the script.
+    `trap 'stopping=1; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null' TERM INT`,
     '/bin/sh -c "$1" &',
     "child=$!",
-    `trap 'kill -TERM "$child" 2>/dev/null' TERM INT`,
+    '[ -z "$stopping" ] || kill -TERM "$child" 2>/dev/null',
     'while :; do wait "$child"; status=$?; kill -0 "$child" 2>/dev/null || exit "$status"; done',
 ].join("\n");
 
