@@ -11,12 +11,12 @@ import {
     knownKeys,
     mirrorUrl,
     mtu as validMtu,
-    nonEmptyString,
     oneOf,
     optional,
     pemCertificateInput,
     registryHost,
 } from "./validation";
+import { extraDockerdArg } from "./dockerdFlags";
 import type { Input, Output, Resource } from "@pulumi/pulumi";
 
 /** How the client reaches the daemon. */
@@ -267,20 +267,6 @@ export function validateDaemonArgs(args: DaemonArgs, prefix: string): DaemonSett
         mtu: optional(args.mtu, `${prefix}mtu`, validMtu),
         extraDockerdArgs: arrayOf(args.extraDockerdArgs ?? [], `${prefix}extraDockerdArgs`, extraDockerdArg),
     };
-}
-
-/** Listeners and TLS belong to `transport`: an extra `--host` could reopen a plaintext API on every interface. */
-const TRANSPORT_FLAGS = /^(-H|--host|--tls|--tlsverify|--tlscacert|--tlscert|--tlskey)(=|$)/;
-
-function extraDockerdArg(value: unknown, argument: string): string {
-    const flag = nonEmptyString(value, argument);
-    if (!flag.startsWith("-")) {
-        throw new InvalidArgumentError(argument, value, "a dockerd flag in --flag=value form");
-    }
-    if (TRANSPORT_FLAGS.test(flag) || /^-H./.test(flag)) {
-        throw new InvalidArgumentError(argument, value, "a flag other than --host, -H and --tls*, which the transport sets");
-    }
-    return flag;
 }
 
 export function validateTransport(value: unknown, argument: string): Transport {
