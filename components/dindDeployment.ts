@@ -45,6 +45,7 @@ import {
     oneOf,
     optional,
     quantity,
+    refuseBesideExistingClaim,
     stringMap,
 } from "./validation";
 
@@ -192,21 +193,9 @@ const VOLUME = {
     output: "output",
 } as const;
 
-/** A claim that exists already has its size and class: asking for others there would be ignored. */
-function refuseWithExistingClaim(value: { existingClaimName?: string; size?: string; storageClass?: string }, argument: string): void {
-    if (value.existingClaimName === undefined) {
-        return;
-    }
-    for (const key of ["size", "storageClass"] as const) {
-        if (value[key] !== undefined) {
-            throw new InvalidArgumentError(`${argument}.${key}`, value[key], `nothing with ${argument}.existingClaimName: the claim exists already`);
-        }
-    }
-}
-
 function validateDockerStorage(value: DockerStorageArgs, argument: string): DindSettings["dockerStorage"] {
     const storage = knownKeys(value, ["persistent", "existingClaimName", "size", "storageClass"], argument);
-    refuseWithExistingClaim(storage, argument);
+    refuseBesideExistingClaim(storage, "existingClaimName", argument);
     const existingClaimName = optional(storage.existingClaimName, `${argument}.existingClaimName`, lowerCaseDnsName);
     const persistent = booleanValue(storage.persistent ?? existingClaimName !== undefined, `${argument}.persistent`);
     if (!persistent && existingClaimName !== undefined) {
@@ -222,7 +211,7 @@ function validateDockerStorage(value: DockerStorageArgs, argument: string): Dind
 
 function validateOutput(value: OutputVolumeArgs, argument: string): DindSettings["output"] {
     const output = knownKeys(value, ["existingClaimName", "size", "storageClass", "mountPath"], argument);
-    refuseWithExistingClaim(output, argument);
+    refuseBesideExistingClaim(output, "existingClaimName", argument);
     return {
         existingClaimName: optional(output.existingClaimName, `${argument}.existingClaimName`, lowerCaseDnsName),
         size: quantity(output.size ?? DEFAULTS.outputSize, `${argument}.size`),

@@ -80,10 +80,15 @@ export function createKeptClaim(resourceName: string, claim: KeptClaim, opts: pu
         resourceName,
         {
             metadata: { name: claim.name, namespace: claim.namespace, labels: claim.labels, annotations: FIELD_MANAGER },
-            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: claim.size } }, storageClassName: claim.storageClass },
+            spec: readWriteOnceClaimSpec(claim.size, claim.storageClass),
         },
         { ...opts, retainOnDelete: true },
     ).metadata.name;
+}
+
+/** The spec of a claim one node mounts at a time, kept or not. */
+export function readWriteOnceClaimSpec(size: string, storageClass: string | undefined): k8s.types.input.core.v1.PersistentVolumeClaimSpec {
+    return { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } }, storageClassName: storageClass };
 }
 
 /**

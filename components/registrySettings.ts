@@ -27,6 +27,7 @@ import {
     pemCertificates,
     quantity,
     redacted,
+    refuseBesideExistingClaim,
 } from "./validation";
 
 /** A pull-through `mirror` of one upstream registry, or a `private` registry that accepts pushes. */
@@ -373,13 +374,8 @@ export function validateStorage(value: RegistryStorageArgs | undefined, mode: Re
         storage.persistent === undefined
             ? mode === "private" || storage.existingClaim !== undefined
             : booleanValue(storage.persistent, `${argument}.persistent`);
+    refuseBesideExistingClaim(storage, "existingClaim", argument);
     if (storage.existingClaim !== undefined) {
-        for (const key of ["size", "storageClass"] as const) {
-            if (storage[key] !== undefined) {
-                const expected = `nothing with ${argument}.existingClaim: the claim exists already`;
-                throw new InvalidArgumentError(`${argument}.${key}`, storage[key], expected);
-            }
-        }
         if (!persistent) {
             throw new InvalidArgumentError(`${argument}.persistent`, false, `true (or nothing) with ${argument}.existingClaim`);
         }

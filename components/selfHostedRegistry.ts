@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { RegistryWiring, mirrorUrlFor } from "./daemon";
-import { createKeptClaim, createPodSecurityNamespace, deploymentStrategy, keptClaimName } from "./keptObjects";
+import { createKeptClaim, createPodSecurityNamespace, deploymentStrategy, keptClaimName, readWriteOnceClaimSpec } from "./keptObjects";
 import {
     HTPASSWD_FILE,
     REGISTRY_AUTH_DIR,
@@ -325,18 +325,7 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
                 ? pulumi.output(storage.claimName)
                 : keptClaimName !== undefined
                   ? createKeptClaim(`${name}-data`, { name: keptClaimName, ...metadata, size: storage.size, storageClass: storage.storageClass }, opts)
-                  : new k8s.core.v1.PersistentVolumeClaim(
-                        `${name}-data`,
-                        {
-                            metadata,
-                            spec: {
-                                accessModes: ["ReadWriteOnce"],
-                                resources: { requests: { storage: storage.size } },
-                                storageClassName: storage.storageClass,
-                            },
-                        },
-                        opts,
-                    ).metadata.name;
+                  : new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, { metadata, spec: readWriteOnceClaimSpec(storage.size, storage.storageClass) }, opts).metadata.name;
         return { volume: { name: VOLUME.data, persistentVolumeClaim: { claimName: claim } }, claimName: claim };
     }
 }

@@ -277,6 +277,21 @@ export function goDurationString(value: unknown, argument: string): string {
     return value;
 }
 
+/**
+ * A claim that exists already has its size and class: `size` or `storageClass` beside
+ * `value[existingKey]` would be ignored, so they are refused.
+ */
+export function refuseBesideExistingClaim<T extends { size?: unknown; storageClass?: unknown }>(value: T, existingKey: keyof T & string, argument: string): void {
+    if (value[existingKey] === undefined) {
+        return;
+    }
+    for (const key of ["size", "storageClass"] as const) {
+        if (value[key] !== undefined) {
+            throw new InvalidArgumentError(`${argument}.${key}`, value[key], `nothing with ${argument}.${existingKey}: the claim exists already`);
+        }
+    }
+}
+
 /** Sizes and amounts are never negative here, so no sign is accepted. */
 const QUANTITY = /^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
 
