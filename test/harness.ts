@@ -36,6 +36,16 @@ export interface RegisteredResource {
     provider: string;
 }
 
+/** The resource options of a resource registered without any. */
+export const DEFAULT_OPTIONS: RegisteredResource["options"] = {
+    retainOnDelete: false,
+    protect: false,
+    deleteBeforeReplace: false,
+    replaceOnChanges: [],
+    additionalSecretOutputs: [],
+    dependsOn: [],
+};
+
 const registered: RegisteredResource[] = [];
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -106,11 +116,7 @@ pulumi.runtime.setMocks(
                 state,
                 custom: args.custom ?? false,
                 secretPaths: findSecretPaths(args.inputs),
-                ...(requests.get(`${args.type}::${args.name}`) ?? {
-                    options: { retainOnDelete: false, protect: false, deleteBeforeReplace: false, replaceOnChanges: [], additionalSecretOutputs: [], dependsOn: [] },
-                    urn: "",
-                    provider: "",
-                }),
+                ...(requests.get(`${args.type}::${args.name}`) ?? { options: DEFAULT_OPTIONS, urn: "", provider: "" }),
             });
             return { id: args.custom ? `${args.name}-id` : undefined, state };
         },

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { Captured, RegisteredResource } from "../../harness";
+import { Captured, DEFAULT_OPTIONS, RegisteredResource } from "../../harness";
 
 /** The objects under `directory`, in file-name order. */
 export function renderedObjects(directory: string): any[] {
@@ -38,7 +38,7 @@ export function asCapture(objects: any[]): Captured {
                 state: object,
                 custom: true,
                 secretPaths: [],
-                options: { retainOnDelete: false, protect: false, deleteBeforeReplace: false, replaceOnChanges: [], additionalSecretOutputs: [], dependsOn: [] },
+                options: DEFAULT_OPTIONS,
                 urn: "",
                 provider: "",
             }),
