@@ -18,7 +18,7 @@
 #
 # Environment:
 #   E2E_IMAGE_CACHE   cache directory (default /var/cache/pulumi-dind-e2e)
-#   E2E_GOPROXY       Go module proxy (default https://proxy.golang.org; no direct fallback)
+#   E2E_GOPROXY       Go module proxy (default `go env GOPROXY` without its direct fallback)
 #   E2E_FORCE=1       rebuild the image even when the label matches
 set -euo pipefail
 
@@ -39,7 +39,7 @@ fi
 
 # The module proxy and go.sum only: no VCS fallback, no go.mod/go.sum updates, and the Go on
 # PATH (distribution v3.1.2 asks for go 1.26.0; GOTOOLCHAIN=local fails instead of fetching).
-export GOPROXY="${E2E_GOPROXY:-https://proxy.golang.org}" GOFLAGS=-mod=readonly GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0
+export GOPROXY="${E2E_GOPROXY:-$(module_proxy_only)}" GOFLAGS=-mod=readonly GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0
 package=github.com/distribution/distribution/v3/cmd/registry
 version="$(cd "$module" && go list -m -f '{{.Version}}' github.com/distribution/distribution/v3)"
 # -X version.version: what `registry --version` and the start-up log line say, as in the official build.

@@ -20,12 +20,10 @@ mkdir -p "$1" "$2"
 cache_dir=$(cd "$1" && pwd)
 bin_dir=$(cd "$2" && pwd)
 
+# shellcheck source=../../../setup-steps.sh
+. "$here/../../../setup-steps.sh"
 # Never fall back from the proxy to fetching sources from version control.
-proxy=$(go env GOPROXY)
-proxy=${proxy//,direct/}
-proxy=${proxy//|direct/}
-[[ "$proxy" != direct ]] || proxy=off
-export GOPROXY=$proxy GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local CGO_ENABLED=0
+export GOPROXY="$(module_proxy_only)" GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local CGO_ENABLED=0
 
 # Changing this string rebuilds everything.
 recipe="v2 go build -trimpath -ldflags=-s -w; tfgen schema --skip-docs --skip-examples; kubernetes embeds"
