@@ -19,12 +19,57 @@ export class InvalidArgumentError extends pulumi.RunError {
     }
 }
 
-function describe(value: unknown): string {
+/** Keys whose values are never printed, misspelt ones included ("pasword", "tlsKeyPm"). */
+const SECRET_KEY = /pas+w|pwd|secret|token|key|cred|auth/i;
+const PRIVATE_KEY_BLOCK = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
+/** user:password@ in a URL, wherever it appears in a string. */
+const URL_CREDENTIALS = /(\/\/)[^/@\s]*@/g;
+
+/**
+ * The value given, as an error shows it: JSON-like, with NaN, Infinity and BigInt
+ * spelt as written, and nothing secret (values under secret-looking keys, private
+ * keys, credentials in URLs, Outputs) printed.
+ */
+export function describe(value: unknown): string {
     if (value === undefined) {
         return "nothing";
     }
-    const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+    const text = render(value, 0);
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function render(value: unknown, depth: number): string {
+    switch (typeof value) {
+        case "string":
+            return JSON.stringify(value.replace(PRIVATE_KEY_BLOCK, "[private key]").replace(URL_CREDENTIALS, "$1[credentials]@"));
+        case "number":
+            return Object.is(value, -0) ? "-0" : String(value);
+        case "bigint":
+            return `${value}n`;
+        case "boolean":
+            return String(value);
+        case "undefined":
+            return "undefined";
+        case "function":
+        case "symbol":
+            return `a ${typeof value}`;
+    }
+    if (value === null) {
+        return "null";
+    }
+    if (pulumi.Output.isInstance(value) || value instanceof Promise) {
+        return "an Output";
+    }
+    if (depth > 3) {
+        return Array.isArray(value) ? "[...]" : "{...}";
+    }
+    if (Array.isArray(value)) {
+        return `[${value.map((element) => render(element, depth + 1)).join(",")}]`;
+    }
+    const entries = Object.entries(value as object).map(
+        ([key, element]) => `${JSON.stringify(key)}:${SECRET_KEY.test(key) && element !== undefined ? '"[secret]"' : render(element, depth + 1)}`,
+    );
+    return `{${entries.join(",")}}`;
 }
 
 /** A value validated now when it is known; left to the engine when it is an Output. */
@@ -72,18 +117,36 @@ export function optional<T>(value: unknown, argument: string, check: (value: unk
     return value === undefined ? undefined : check(value, argument);
 }
 
-/** Rejects keys an object may not have, so a typo is reported instead of silently ignored. */
+/** Rejects keys an object may not have, so a typo is reported instead of silently ignored; the misspelt key's value is never printed. */
 export function knownKeys<T extends object>(value: T, allowed: readonly string[], argument: string): T {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return checkKeys(value, allowed, argument, (key) => `${argument}.${key}`);
+}
+
+/**
+ * A component's own args: an object (or nothing) with only `allowed` keys, named
+ * `${prefix}${key}` (`args.` or a config namespace such as `dind:`).
+ */
+export function knownArgs<T extends object>(value: T | undefined | null, allowed: readonly (keyof T & string)[], prefix: string): T {
+    if (value === undefined) {
+        return {} as T;
+    }
+    return checkKeys(value as T, allowed, prefix.replace(/[.:]$/, ""), (key) => `${prefix}${key}`);
+}
+
+function checkKeys<T extends object>(value: T, allowed: readonly string[], argument: string, keyArgument: (key: string) => string): T {
+    if (typeof value !== "object" || value === null || Array.isArray(value) || pulumi.Output.isInstance(value)) {
         throw new InvalidArgumentError(argument, value, `an object with ${allowed.join(", ")}`);
     }
     for (const key of Object.keys(value)) {
-        if (!allowed.includes(key)) {
-            throw new InvalidArgumentError(`${argument}.${key}`, (value as Record<string, unknown>)[key], `no such key: the keys are ${allowed.join(", ")}`);
+        if (!allowed.includes(key) || UNSAFE_KEYS.includes(key)) {
+            throw new InvalidArgumentError(keyArgument(key), "a value", `no such key: the keys are ${allowed.join(", ")}`);
         }
     }
     return value;
 }
+
+/** Keys that would reach an object's prototype when copied. */
+const UNSAFE_KEYS = ["__proto__", "constructor", "prototype"];
 
 export function stringMap(value: unknown, argument: string): Record<string, string> {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
