@@ -59,7 +59,8 @@ build_bridged() { # WORK_DIR
 # main embeds them stamped with the release's version (see ./kubernetes/main.go).
 build_kubernetes() { # WORK_DIR
     local module version
-    module=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)
+    # `go list -m` names no directory until the module is in the module cache, as on a new machine.
+    module=$(go mod download -json github.com/pulumi/pulumi-kubernetes/provider/v4 | sed -n 's|^[[:space:]]*"Dir": "\(.*\)",$|\1|p')
     version=$(sed -n 's|^// release: v||p' go.mod)
     node -e '
         const fs = require("fs");
