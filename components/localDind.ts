@@ -1,8 +1,23 @@
 import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { KeyPair, createDaemonTls } from "./certificates";
-import { LOOPBACK, bridgeNetwork, dockerVolumeName, goDuration, stackVolumeName, toEnvs } from "./dockerHost";
+import { DaemonTls, KeyPair, createDaemonTls } from "./certificates";
+import {
+    LOOPBACK,
+    SERVICE_REPLACEMENT,
+    argumentKeys,
+    bridgeNetwork,
+    dockerHostPath,
+    dockerNetworkName,
+    dockerVolumeName,
+    goDuration,
+    hostDockerSockets,
+    loopbackPort,
+    networkAttachments,
+    serviceContainer,
+    stackVolumeName,
+    toEnvs,
+} from "./dockerHost";
 import {
     CLIENT_CERT_DIR,
     DEFAULT_CLI_IMAGE,
@@ -25,6 +40,7 @@ import {
     daemonEndpoints,
     daemonReadyCommand,
     dockerdArgsFor,
+    mirrorUrlFor,
     registryCaKey,
     registryCaPath,
     validateDaemonArgs,
@@ -32,41 +48,52 @@ import {
     validateTransport,
     withRegistry,
 } from "./daemon";
+import { REGISTRY_MODES } from "./registrySettings";
 import {
     InvalidArgumentError,
-    absolutePath,
     booleanValue,
     integerInRange,
+    knownArgs,
     knownKeys,
     lowerCaseDnsName,
     nonEmptyString,
+    oneOf,
     optional,
+    registryHost,
 } from "./validation";
 
 /** A docker CLI container that runs a script once against the daemon. */
 export interface LocalDindClientArgs {
     /** Shell script run once with `set -e`, after a bounded wait for the daemon, in /output. Required. */
     script: string;
-    /** An existing directory on the Docker host (absolute path) mounted at /output, so what the script writes lands there. Default none. */
+    /** An existing directory on the Docker host (absolute path, normalised; no system directory) mounted at /output, so what the script writes lands there. Default none. */
     outputDirectory?: string;
-    /** A named Docker volume mounted at /output instead; Docker creates it if missing and this stack never deletes it. Default none. */
+    /** A named Docker volume mounted at /output instead; Docker creates it if missing and this stack never deletes it. Refused with outputDirectory. Default none. */
     outputVolume?: string;
 }
 
 export interface LocalDindArgs extends DaemonArgs {
     /** How the host reaches the daemon: `unix` (docker.sock in socketDirectory) or mutual `tls` on 127.0.0.1:hostPort; plaintext `tcp` is refused. Default "unix" when socketDirectory is given, else "tls". */
     transport?: Transport;
-    /** An existing directory on the Docker host (absolute path) where the daemon creates docker.sock. Required for "unix", refused for "tls". */
+    /**
+     * An existing directory on the Docker host (absolute path, normalised) where the daemon creates docker.sock.
+     * Never the host's root, a system directory, or a directory holding the host's own Docker socket.
+     * Required for "unix", refused for "tls".
+     */
     socketDirectory?: string;
     /** The port on the Docker host's 127.0.0.1 where the TLS API is published. Default 2376; refused for "unix". */
     hostPort?: number;
-    /** An existing Docker network to join instead of creating one, e.g. the network of a LocalRegistry passed as `registry`. Default: a new bridge network. */
+    /**
+     * An existing user-defined Docker network to join, e.g. one other containers are on. With a `registry`,
+     * the daemon is on the registry's network too. Its MTU is the network's own. Default: the registry's
+     * network, else a new bridge network with `mtu`.
+     */
     networkName?: pulumi.Input<string>;
-    /** A registry deployed by this package: its CA is trusted and, in mirror mode, it is the first mirror. Default none. */
+    /** A registry deployed by this package on this Docker host (a LocalRegistry): its CA is trusted and, in mirror mode, it is the first mirror. Default none. */
     registry?: RegistryWiring;
     /** The dockerd image. Default "docker:29-dind". */
     dindImage?: string;
-    /** The docker CLI image of the client container. Default "docker:29-cli". */
+    /** The docker CLI image of the client container; refused without `client`. Default "docker:29-cli". */
     cliImage?: string;
     /** Leave the dind and CLI images in the host's image store on destroy, where other stacks and containers may use them. Default true. */
     keepImageLocally?: boolean;
@@ -78,26 +105,48 @@ export interface LocalDindArgs extends DaemonArgs {
     client?: LocalDindClientArgs;
 }
 
-/** How the host reaches the daemon, with only what that transport uses. */
-type HostAccess = { transport: "unix"; socketDirectory: string } | { transport: "tls"; hostPort: number };
+const ARG_KEYS = argumentKeys<LocalDindArgs>({
+    transport: true,
+    socketDirectory: true,
+    hostPort: true,
+    networkName: true,
+    registry: true,
+    dindImage: true,
+    cliImage: true,
+    keepImageLocally: true,
+    retainDataVolume: true,
+    startupTimeoutSeconds: true,
+    client: true,
+    registryMirrors: true,
+    registries: true,
+    mtu: true,
+    extraDockerdArgs: true,
+});
+const CLIENT_KEYS = argumentKeys<LocalDindClientArgs>({ script: true, outputDirectory: true, outputVolume: true });
 
-interface ClientSettings {
+/** How the host reaches the daemon, with only what that transport uses. */
+export type HostAccess = { transport: "unix"; socketDirectory: string } | { transport: "tls"; hostPort: number };
+
+export interface LocalDindClientSettings {
     script: string;
     /** What is mounted at /output, if anything. */
     output?: { type: "bind" | "volume"; source: string };
 }
 
 /** LocalDindArgs with defaults applied and every value checked. */
-interface LocalDindSettings {
+export interface LocalDindSettings {
     access: HostAccess;
+    /** The daemon's arguments with the wired registry added. */
     daemon: DaemonSettings;
-    networkName?: pulumi.Input<string>;
+    registry?: RegistryWiring;
+    /** The networks to join, the first one the client's; none means a network of its own. */
+    networkNames: pulumi.Input<string>[];
     dindImage: string;
     cliImage: string;
     keepImageLocally: boolean;
     retainDataVolume: boolean;
     startupTimeoutSeconds: number;
-    client?: ClientSettings;
+    client?: LocalDindClientSettings;
 }
 
 const DEFAULTS = {
@@ -109,7 +158,6 @@ const DEFAULTS = {
     startupTimeoutSeconds: 120,
 };
 
-/** The only host address anything is published on. */
 /** The client's working directory, where an output directory or volume is mounted. */
 const OUTPUT_DIR = "/output";
 /** dockerd stops its own containers on SIGTERM (15 s by default) before it exits; killing it sooner risks the image store. */
@@ -121,8 +169,37 @@ const DAEMON_STOP_SECONDS = 30;
  */
 const HEALTHCHECK = { interval: "10s", timeout: "10s", retries: 3 };
 
-/** Checks every argument and applies the defaults; `prefix` names where they came from. */
-export function validateLocalDindArgs(args: LocalDindArgs = {}, prefix = "args."): LocalDindSettings {
+/**
+ * Checks every argument and applies the defaults; `prefix` names where they came from.
+ * `hostSockets` are the host's own Docker sockets, whose directories are never shared.
+ */
+export function validateLocalDindArgs(given: LocalDindArgs = {}, prefix = "args.", hostSockets = hostDockerSockets()): LocalDindSettings {
+    const args = knownArgs(given, ARG_KEYS, prefix);
+    const access = validateHostAccess(args, prefix, hostSockets);
+    if (args.cliImage !== undefined && args.client === undefined) {
+        throw new InvalidArgumentError(`${prefix}cliImage`, args.cliImage, "nothing without a client script (it is the image of the client container, which runs only to run one)");
+    }
+    const registry = optional(args.registry, `${prefix}registry`, registryOnDockerHost);
+    const daemon = validateDaemonArgs(args, prefix);
+    if (registry) {
+        refuseWhatTheRegistryProvides(daemon, registry, prefix);
+    }
+    const networkName = optional(args.networkName, `${prefix}networkName`, dockerNetworkName);
+    return {
+        access,
+        daemon: withRegistry(daemon, registry),
+        registry,
+        networkNames: [networkName, registry?.networkName].filter((n): n is pulumi.Input<string> => n !== undefined),
+        dindImage: nonEmptyString(args.dindImage ?? DEFAULTS.dindImage, `${prefix}dindImage`),
+        cliImage: nonEmptyString(args.cliImage ?? DEFAULTS.cliImage, `${prefix}cliImage`),
+        keepImageLocally: booleanValue(args.keepImageLocally ?? DEFAULTS.keepImageLocally, `${prefix}keepImageLocally`),
+        retainDataVolume: booleanValue(args.retainDataVolume ?? DEFAULTS.retainDataVolume, `${prefix}retainDataVolume`),
+        startupTimeoutSeconds: validateTimeoutSeconds(args.startupTimeoutSeconds ?? DEFAULTS.startupTimeoutSeconds, `${prefix}startupTimeoutSeconds`),
+        client: optional(args.client, `${prefix}client`, (value, argument) => validateClient(value, argument, hostSockets)),
+    };
+}
+
+function validateHostAccess(args: LocalDindArgs, prefix: string, hostSockets: readonly string[]): HostAccess {
     // Without a socket directory the safe transport that needs nothing from the host is mutual TLS on loopback.
     const transport = validateTransport(args.transport ?? (args.socketDirectory === undefined ? "tls" : "unix"), `${prefix}transport`);
     if (transport === "tcp") {
@@ -140,32 +217,21 @@ export function validateLocalDindArgs(args: LocalDindArgs = {}, prefix = "args."
     };
     onlyWith("unix", "socketDirectory", args.socketDirectory);
     onlyWith("tls", "hostPort", args.hostPort);
-    if (transport === "unix" && args.socketDirectory === undefined) {
+    if (transport === "tls") {
+        return { transport, hostPort: integerInRange(args.hostPort ?? DEFAULTS.hostPort, 1, 65535, `${prefix}hostPort`) };
+    }
+    if (args.socketDirectory === undefined) {
         throw new InvalidArgumentError(
             `${prefix}socketDirectory`,
             undefined,
             'the absolute path of a directory on the Docker host to hold docker.sock (required with transport "unix")',
         );
     }
-    const access: HostAccess =
-        transport === "unix"
-            ? { transport, socketDirectory: absolutePath(args.socketDirectory, `${prefix}socketDirectory`) }
-            : { transport, hostPort: integerInRange(args.hostPort ?? DEFAULTS.hostPort, 1, 65535, `${prefix}hostPort`) };
-    return {
-        access,
-        daemon: withRegistry(validateDaemonArgs(args, prefix), args.registry),
-        networkName: typeof args.networkName === "string" ? nonEmptyString(args.networkName, `${prefix}networkName`) : args.networkName,
-        dindImage: nonEmptyString(args.dindImage ?? DEFAULTS.dindImage, `${prefix}dindImage`),
-        cliImage: nonEmptyString(args.cliImage ?? DEFAULTS.cliImage, `${prefix}cliImage`),
-        keepImageLocally: booleanValue(args.keepImageLocally ?? DEFAULTS.keepImageLocally, `${prefix}keepImageLocally`),
-        retainDataVolume: booleanValue(args.retainDataVolume ?? DEFAULTS.retainDataVolume, `${prefix}retainDataVolume`),
-        startupTimeoutSeconds: validateTimeoutSeconds(args.startupTimeoutSeconds ?? DEFAULTS.startupTimeoutSeconds, `${prefix}startupTimeoutSeconds`),
-        client: optional(args.client, `${prefix}client`, validateClient),
-    };
+    return { transport, socketDirectory: dockerHostPath(args.socketDirectory, `${prefix}socketDirectory`, hostSockets) };
 }
 
-function validateClient(value: unknown, argument: string): ClientSettings {
-    const client = knownKeys(value as LocalDindClientArgs, ["script", "outputDirectory", "outputVolume"], argument);
+function validateClient(value: unknown, argument: string, hostSockets: readonly string[]): LocalDindClientSettings {
+    const client = knownKeys(value as LocalDindClientArgs, CLIENT_KEYS, argument);
     if (client.outputDirectory !== undefined && client.outputVolume !== undefined) {
         throw new InvalidArgumentError(`${argument}.outputVolume`, client.outputVolume, "to be left out when outputDirectory is given (one of them is /output)");
     }
@@ -173,18 +239,64 @@ function validateClient(value: unknown, argument: string): ClientSettings {
         script: nonEmptyString(client.script, `${argument}.script`),
         output:
             client.outputDirectory !== undefined
-                ? { type: "bind", source: absolutePath(client.outputDirectory, `${argument}.outputDirectory`) }
+                ? { type: "bind", source: dockerHostPath(client.outputDirectory, `${argument}.outputDirectory`, hostSockets) }
                 : client.outputVolume !== undefined
                   ? { type: "volume", source: dockerVolumeName(client.outputVolume, `${argument}.outputVolume`) }
                   : undefined,
     };
 }
 
+/** A registry the daemon reaches on a Docker network of this host: its host goes into certs.d paths, so it is checked. */
+function registryOnDockerHost(value: unknown, argument: string): RegistryWiring {
+    if (typeof value !== "object" || value === null) {
+        throw new InvalidArgumentError(argument, value, "a registry this package deploys, such as a LocalRegistry");
+    }
+    const registry = value as RegistryWiring;
+    registryHost(registry.registryHost, `${argument}.registryHost`);
+    oneOf(registry.mode, REGISTRY_MODES, `${argument}.mode`);
+    if (registry.networkName === undefined) {
+        throw new InvalidArgumentError(
+            argument,
+            `a registry without a Docker network (${registry.registryHost})`,
+            "a registry on this Docker host, such as a LocalRegistry, whose network the daemon joins to reach it",
+        );
+    }
+    return registry;
+}
+
+/** The wired registry is trusted with its own CA and is the first mirror: the same host given again would be dropped. */
+function refuseWhatTheRegistryProvides(daemon: DaemonSettings, registry: RegistryWiring, prefix: string): void {
+    const host = registry.registryHost.toLowerCase();
+    const trusted = daemon.registries.findIndex((r) => r.host.toLowerCase() === host);
+    if (trusted !== -1) {
+        throw new InvalidArgumentError(`${prefix}registries[${trusted}].host`, daemon.registries[trusted].host, `a host other than ${prefix}registry's, which is trusted already with its own CA`);
+    }
+    const mirror = mirrorUrlFor(host);
+    const mirrored = registry.mode === "mirror" ? daemon.registryMirrors.findIndex((url) => url.toLowerCase() === mirror) : -1;
+    if (mirrored !== -1) {
+        throw new InvalidArgumentError(`${prefix}registryMirrors[${mirrored}]`, daemon.registryMirrors[mirrored], `a mirror other than ${prefix}registry, which is the first mirror already`);
+    }
+}
+
+/** The daemon's name on its networks, which the client dials and its certificate names; the registry must be reached by another. */
+function daemonAlias(name: string, registry: RegistryWiring | undefined): string {
+    const alias = lowerCaseDnsName(name, "name (it is the daemon's name on its Docker network)");
+    const registryName = registry?.registryHost.replace(/:\d+$/, "").toLowerCase();
+    if (registryName === alias || registryName === "localhost") {
+        throw new InvalidArgumentError(
+            "args.registry",
+            registry!.registryHost,
+            `a registry whose name on the network is neither "${alias}" (the daemon's own) nor "localhost": the daemon would dial itself`,
+        );
+    }
+    return alias;
+}
+
 type Upload = docker.types.input.ContainerUpload;
 type Mount = docker.types.input.ContainerMount;
 
 /** The registry CAs as files: where dockerd looks them up, and flat for SSL_CERT_DIR. */
-function registryCaUploads(registries: RegistryTrust[]): { certsD: Upload[]; trusted: Upload[] } {
+export function registryCaUploads(registries: RegistryTrust[]): { certsD: Upload[]; trusted: Upload[] } {
     const withCa = registries.filter((r) => r.caCertPem !== undefined);
     return {
         // Uploads go through the API, which takes the host:port directory that the CLI's `-v` cannot.
@@ -194,12 +306,83 @@ function registryCaUploads(registries: RegistryTrust[]): { certsD: Upload[]; tru
 }
 
 /** A TLS pair and its CA under `dir`, named as dockerd's flags and DOCKER_CERT_PATH expect. */
-function tlsUploads(dir: string, caCertPem: pulumi.Output<string>, pair: KeyPair): Upload[] {
+function tlsUploads(dir: string, caCertPem: pulumi.Input<string>, pair: KeyPair): Upload[] {
     return [
         { file: `${dir}/${TLS_FILES.ca}`, content: caCertPem },
         { file: `${dir}/${TLS_FILES.cert}`, content: pair.certPem },
         { file: `${dir}/${TLS_FILES.key}`, content: pair.privateKeyPem, permissions: "0600" },
     ];
+}
+
+/** What the daemon's and the client's containers are made from. */
+export interface LocalDindParts {
+    /** The daemon's name on its networks. */
+    alias: string;
+    imageId: pulumi.Input<string>;
+    networkNames: pulumi.Input<string>[];
+    volumeName: pulumi.Input<string>;
+    tls?: DaemonTls;
+}
+
+/** The host directory with the socket, mounted in the daemon and the client alike. */
+function socketMounts(access: HostAccess): Mount[] {
+    return access.transport === "unix" ? [{ type: "bind", source: access.socketDirectory, target: SOCKET_DIR }] : [];
+}
+
+/** SSL_CERT_DIR for a container that must trust the registry CAs, when there are any. */
+function trustEnvironment(registries: RegistryTrust[]): string[] {
+    return registryCaUploads(registries).trusted.length > 0 ? [`SSL_CERT_DIR=${TRUSTING_SSL_CERT_DIR}`] : [];
+}
+
+/** The daemon's container: privileged dockerd with its data volume, its registries' CAs and its TLS pair. */
+export function daemonContainerArgs(settings: LocalDindSettings, parts: LocalDindParts): docker.ContainerArgs {
+    const { access, daemon } = settings;
+    const registryCas = registryCaUploads(daemon.registries);
+    return {
+        image: parts.imageId,
+        privileged: true,
+        command: dockerdArgsFor(access.transport, daemon),
+        envs: [`DOCKER_HOST=${daemonEndpoints(access.transport).localDockerHost}`, ...trustEnvironment(daemon.registries)],
+        uploads: [...registryCas.certsD, ...registryCas.trusted, ...(parts.tls ? tlsUploads(SERVER_CERT_DIR, parts.tls.caCertPem, parts.tls.server) : [])],
+        mounts: [{ type: "volume", source: parts.volumeName, target: DOCKER_DATA_DIR }, ...socketMounts(access)],
+        networksAdvanced: pulumi.all(parts.networkNames).apply((names) => networkAttachments(names, parts.alias)),
+        ports: access.transport === "tls" ? [loopbackPort(TLS_PORT, access.hostPort)] : undefined,
+        healthcheck: { tests: ["CMD", ...daemonReadyCommand()], ...HEALTHCHECK, startPeriod: goDuration(settings.startupTimeoutSeconds) },
+        wait: true,
+        waitTimeout: settings.startupTimeoutSeconds,
+        ...serviceContainer(DAEMON_STOP_SECONDS),
+    };
+}
+
+/**
+ * A one-shot job: created once the daemon is healthy, not waited for, never restarted,
+ * and allowed to have exited: with mustRun, a refresh finds the exited container and
+ * the next update starts it again, running the script a second time. Its own bounded
+ * wait covers a daemon that restarts meanwhile.
+ */
+export function clientContainerArgs(settings: LocalDindSettings, client: LocalDindClientSettings, parts: LocalDindParts): docker.ContainerArgs {
+    const { access, daemon } = settings;
+    const dockerHost = daemonEndpoints(access.transport, parts.alias).clientDockerHost;
+    return {
+        image: parts.imageId,
+        command: clientCommand({ script: client.script, waitTimeoutSeconds: settings.startupTimeoutSeconds }),
+        envs: [...toEnvs(clientEnvironment(access.transport, dockerHost)), ...trustEnvironment(daemon.registries)],
+        uploads: [...registryCaUploads(daemon.registries).trusted, ...(parts.tls ? tlsUploads(CLIENT_CERT_DIR, parts.tls.caCertPem, parts.tls.client) : [])],
+        mounts: [...socketMounts(access), ...(client.output ? [{ ...client.output, target: OUTPUT_DIR }] : [])],
+        networksAdvanced: pulumi.output(parts.networkNames[0]).apply((name) => networkAttachments([name])),
+        workingDir: OUTPUT_DIR,
+        // Docker's default capabilities stay: the script writes into an output directory the user owns.
+        securityOpts: ["no-new-privileges:true"],
+        restart: "no",
+        mustRun: false,
+    };
+}
+
+/** DOCKER_HOST for the host's docker CLI. */
+export function hostDockerHost(access: HostAccess): string {
+    return access.transport === "unix"
+        ? `unix://${path.posix.join(access.socketDirectory, path.posix.basename(SHARED_SOCKET))}`
+        : `tcp://${LOOPBACK}:${access.hostPort}`;
 }
 
 /**
@@ -211,7 +394,7 @@ function tlsUploads(dir: string, caCertPem: pulumi.Output<string>, pair: KeyPair
 export class LocalDind extends pulumi.ComponentResource {
     /** DOCKER_HOST for the host's docker CLI: `unix://<socketDirectory>/docker.sock` or `tcp://127.0.0.1:<hostPort>`. */
     public readonly dockerHost: pulumi.Output<string>;
-    /** The network the daemon is on, under its component name, for a LocalRegistry or other containers to join. */
+    /** The network the daemon is on (the first, with several), for a LocalRegistry or other containers to join. */
     public readonly networkName: pulumi.Output<string>;
     /** The daemon's container. */
     public readonly containerName: pulumi.Output<string>;
@@ -228,96 +411,28 @@ export class LocalDind extends pulumi.ComponentResource {
 
     constructor(name: string, args: LocalDindArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         const settings = validateLocalDindArgs(args);
-        // The daemon's name on its network, one per instance so two daemons on a shared network stay apart;
-        // the client dials it, so the server certificate names it.
-        const alias = lowerCaseDnsName(name, "name (it is the daemon's name on its Docker network)");
+        const alias = daemonAlias(name, settings.registry);
         super("dind:index:LocalDind", name, {}, opts);
         const child = { parent: this };
-        const { access, daemon } = settings;
 
         const image = new docker.RemoteImage(`${name}-image`, { name: settings.dindImage, keepLocally: settings.keepImageLocally }, child);
-        const networkName =
-            settings.networkName ??
-            args.registry?.networkName ??
-            // The daemon's own traffic crosses this network: an MTU its networks need must hold here too.
-            new docker.Network(`${name}-network`, bridgeNetwork(daemon.mtu), child).name;
+        // The daemon's own traffic crosses the network it creates: an MTU its networks need must hold there too.
+        const networkNames = settings.networkNames.length > 0 ? settings.networkNames : [new docker.Network(`${name}-network`, bridgeNetwork(settings.daemon.mtu), child).name];
         const volume = new docker.Volume(`${name}-data`, { name: stackVolumeName(name, "docker") }, { ...child, retainOnDelete: settings.retainDataVolume });
-        const tls =
-            access.transport === "tls"
-                ? createDaemonTls(`${name}-tls`, { dnsNames: ["localhost", alias], ipAddresses: [LOOPBACK] }, child)
-                : undefined;
+        const tls = settings.access.transport === "tls" ? createDaemonTls(`${name}-tls`, { dnsNames: ["localhost", alias], ipAddresses: [LOOPBACK] }, child) : undefined;
+        const parts: LocalDindParts = { alias, imageId: image.imageId, networkNames, volumeName: volume.name, tls };
 
-        const endpoints = daemonEndpoints(access.transport, alias);
-        const registryCas = registryCaUploads(daemon.registries);
-        const trustEnv = registryCas.trusted.length > 0 ? [`SSL_CERT_DIR=${TRUSTING_SSL_CERT_DIR}`] : [];
-        const socketMounts: Mount[] = access.transport === "unix" ? [{ type: "bind", source: access.socketDirectory, target: SOCKET_DIR }] : [];
-
-        const dind = new docker.Container(
-            `${name}-dind`,
-            {
-                image: image.imageId,
-                privileged: true,
-                command: dockerdArgsFor(access.transport, daemon),
-                envs: [`DOCKER_HOST=${endpoints.localDockerHost}`, ...trustEnv],
-                uploads: [...registryCas.certsD, ...registryCas.trusted, ...(tls ? tlsUploads(SERVER_CERT_DIR, tls.caCertPem, tls.server) : [])],
-                mounts: [{ type: "volume", source: volume.name, target: DOCKER_DATA_DIR }, ...socketMounts],
-                networksAdvanced: [{ name: networkName, aliases: [alias] }],
-                ports: access.transport === "tls" ? [{ internal: TLS_PORT, external: access.hostPort, ip: LOOPBACK }] : undefined,
-                healthcheck: {
-                    tests: ["CMD", ...daemonReadyCommand()],
-                    ...HEALTHCHECK,
-                    startPeriod: goDuration(settings.startupTimeoutSeconds),
-                },
-                wait: true,
-                waitTimeout: settings.startupTimeoutSeconds,
-                restart: "unless-stopped",
-                destroyGraceSeconds: DAEMON_STOP_SECONDS,
-                stopTimeout: DAEMON_STOP_SECONDS,
-            },
-            // The old and new container must never run at once: both would use the data volume (and the host port).
-            // The provider never applies a healthcheck change to an existing container, so a change replaces it.
-            // dockerd silently skips a mirror that does not answer yet, so a wired registry is healthy first.
-            {
-                ...child,
-                deleteBeforeReplace: true,
-                replaceOnChanges: ["healthcheck"],
-                dependsOn: args.registry?.servedBy ? [args.registry.servedBy] : [],
-            },
-        );
-
-        // A one-shot job: created once the daemon is healthy, not waited for, never restarted,
-        // and allowed to have exited: with mustRun, a refresh finds the exited container and
-        // the next update starts it again, running the script a second time. Its own bounded
-        // wait covers a daemon that restarts meanwhile.
+        // dockerd silently skips a mirror that does not answer yet, so a wired registry is healthy first.
+        const dependsOn = settings.registry?.servedBy ? [settings.registry.servedBy] : [];
+        const dind = new docker.Container(`${name}-dind`, daemonContainerArgs(settings, parts), { ...child, ...SERVICE_REPLACEMENT, dependsOn });
         let client: docker.Container | undefined;
         if (settings.client) {
             const cliImage = new docker.RemoteImage(`${name}-cli-image`, { name: settings.cliImage, keepLocally: settings.keepImageLocally }, child);
-            const output = settings.client.output;
-            client = new docker.Container(
-                `${name}-client`,
-                {
-                    image: cliImage.imageId,
-                    command: clientCommand({ script: settings.client.script, waitTimeoutSeconds: settings.startupTimeoutSeconds }),
-                    envs: [...toEnvs(clientEnvironment(access.transport, endpoints.clientDockerHost)), ...trustEnv],
-                    uploads: [...registryCas.trusted, ...(tls ? tlsUploads(CLIENT_CERT_DIR, tls.caCertPem, tls.client) : [])],
-                    mounts: [...socketMounts, ...(output ? [{ ...output, target: OUTPUT_DIR }] : [])],
-                    networksAdvanced: [{ name: networkName }],
-                    workingDir: OUTPUT_DIR,
-                    // Docker's default capabilities stay: the script writes into an output directory the user owns.
-                    securityOpts: ["no-new-privileges:true"],
-                    restart: "no",
-                    mustRun: false,
-                },
-                { ...child, dependsOn: [dind] },
-            );
+            client = new docker.Container(`${name}-client`, clientContainerArgs(settings, settings.client, { ...parts, imageId: cliImage.imageId }), { ...child, dependsOn: [dind] });
         }
 
-        this.dockerHost = pulumi.output(
-            access.transport === "unix"
-                ? `unix://${path.posix.join(access.socketDirectory, path.posix.basename(SHARED_SOCKET))}`
-                : `tcp://${LOOPBACK}:${access.hostPort}`,
-        );
-        this.networkName = pulumi.output(networkName);
+        this.dockerHost = pulumi.output(hostDockerHost(settings.access));
+        this.networkName = pulumi.output(networkNames[0]);
         this.containerName = dind.name;
         this.volumeName = volume.name;
         this.caCertPem = pulumi.output(tls?.caCertPem);

@@ -1,8 +1,23 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { KeyPair } from "./certificates";
 import { RegistryWiring, mirrorUrlFor } from "./daemon";
-import { LOOPBACK, bridgeNetwork, dockerVolumeName, goDuration, stackVolumeName } from "./dockerHost";
+import {
+    LOOPBACK,
+    SERVICE_REPLACEMENT,
+    argumentKeys,
+    bridgeNetwork,
+    dockerNamePrefix,
+    dockerNetworkName,
+    dockerVolumeName,
+    goDuration,
+    loopbackPort,
+    networkAttachments,
+    serviceContainer,
+    stackVolumeName,
+    toEnvs,
+} from "./dockerHost";
 import {
     HTPASSWD_FILE,
     REGISTRY_AUTH_DIR,
@@ -14,6 +29,7 @@ import {
     RegistryArgs,
     RegistryMode,
     RegistrySettings,
+    ServerNames,
     UPSTREAM_CA_FILE,
     checkBroughtCertificateNames,
     createRegistryCredentials,
@@ -23,22 +39,48 @@ import {
     registrySecretValues,
     validateRegistryArgs,
 } from "./registrySettings";
-import { InvalidArgumentError, booleanValue, integerInRange, lowerCaseDnsName, mtu, nonEmptyString, optional } from "./validation";
+import { InvalidArgumentError, booleanValue, integerInRange, knownArgs, lowerCaseDnsName, mtu, optional } from "./validation";
 
 export interface LocalRegistryArgs extends RegistryArgs {
-    /** The Docker network to join (a docker.Network's name), where daemons reach the registry as `alias`. Default: a new bridge network (see `networkName`). */
+    /** A user-defined Docker network to join (a docker.Network's name), where daemons reach the registry as `alias`. Default: a new bridge network (see `mtu`). */
     networkName?: pulumi.Input<string>;
     /** MTU of the network it creates, e.g. the `mtu` of the LocalDind that joins it, so their traffic fits an overlay below. Default Docker's (1500); refused with networkName. */
     mtu?: number;
-    /** The registry's DNS name on that network, the host in `registryHost` and in its certificate. Default: the component's name. */
+    /** The registry's DNS name on that network, the host in `registryHost` and in its certificate; not "localhost", which is each daemon itself. Default: the component's name. */
     alias?: string;
     /** Publish the registry on the Docker host's 127.0.0.1 at this port, e.g. to push from the host as `localhost:<port>`. Default: not published. */
     port?: number;
     /** Leave the registry image in the host's image store on destroy, where other stacks may use it. Default true. */
     keepImageLocally?: boolean;
-    /** The named volume holding the images; name one kept from an earlier registry to reuse its images. Default `<project>-<stack>-<name>-registry`. */
+    /**
+     * The named volume holding the images; name one kept from an earlier registry to reuse its images.
+     * A volume named here is the user's and outlives `pulumi destroy`, in either mode. Default `<project>-<stack>-<name>-registry`.
+     */
     volumeName?: string;
 }
+
+const ARG_KEYS = argumentKeys<LocalRegistryArgs>({
+    mode: true,
+    upstream: true,
+    upstreamUsername: true,
+    upstreamPassword: true,
+    upstreamCaCertPem: true,
+    cacheTtl: true,
+    users: true,
+    hostnames: true,
+    ipAddresses: true,
+    caCertPem: true,
+    caKeyPem: true,
+    tlsCertPem: true,
+    tlsKeyPem: true,
+    image: true,
+    networkName: true,
+    mtu: true,
+    alias: true,
+    port: true,
+    keepImageLocally: true,
+    volumeName: true,
+});
 
 /** LocalRegistryArgs with defaults applied and every value checked. */
 export interface LocalRegistrySettings extends RegistrySettings {
@@ -52,7 +94,6 @@ export interface LocalRegistrySettings extends RegistrySettings {
 
 const DEFAULTS = { keepImageLocally: true };
 
-/** The only host address the registry is published on. */
 const HEALTH_URL = `https://localhost:${REGISTRY_PORT}/`;
 
 /**
@@ -76,18 +117,65 @@ const WAIT_SECONDS = 60;
 const STOP_SECONDS = 30;
 
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
-export function validateLocalRegistryArgs(args: LocalRegistryArgs, prefix = "args."): LocalRegistrySettings {
+export function validateLocalRegistryArgs(given: LocalRegistryArgs, prefix = "args."): LocalRegistrySettings {
+    const args = knownArgs(given, ARG_KEYS, prefix);
     if (args.mtu !== undefined && args.networkName !== undefined) {
         throw new InvalidArgumentError(`${prefix}mtu`, args.mtu, "to be left out with networkName (the MTU belongs to the network given)");
     }
+    if (args.alias === "localhost") {
+        throw new InvalidArgumentError(`${prefix}alias`, args.alias, 'a name other than "localhost", which is each daemon on the network itself (with port, the host reaches the registry as localhost anyway)');
+    }
     return {
         ...validateRegistryArgs(args, prefix),
-        networkName: typeof args.networkName === "string" ? nonEmptyString(args.networkName, `${prefix}networkName`) : args.networkName,
+        networkName: optional(args.networkName, `${prefix}networkName`, dockerNetworkName),
         mtu: optional(args.mtu, `${prefix}mtu`, mtu),
         alias: optional(args.alias, `${prefix}alias`, lowerCaseDnsName),
-        port: args.port === undefined ? undefined : integerInRange(args.port, 1, 65535, `${prefix}port`),
+        port: optional(args.port, `${prefix}port`, (value, argument) => integerInRange(value, 1, 65535, argument)),
         keepImageLocally: booleanValue(args.keepImageLocally ?? DEFAULTS.keepImageLocally, `${prefix}keepImageLocally`),
         volumeName: optional(args.volumeName, `${prefix}volumeName`, dockerVolumeName),
+    };
+}
+
+/** The names the registry's certificate carries: its alias, and the host's loopback when published there. */
+export function localRegistryServerNames(alias: string, published: boolean): ServerNames {
+    return { commonName: alias, dnsNames: [alias, ...(published ? ["localhost"] : [])], ipAddresses: published ? [LOOPBACK] : [] };
+}
+
+/** What the registry's container is made from. */
+export interface LocalRegistryParts {
+    alias: string;
+    imageId: pulumi.Input<string>;
+    networkName: pulumi.Input<string>;
+    volumeName: pulumi.Input<string>;
+    server: KeyPair;
+    htpasswd: pulumi.Input<string>;
+    /** The values of registrySecretEnvironment, by key. */
+    secretValues: Record<string, pulumi.Input<string>>;
+}
+
+/** The registry's container: its settings as environment, its certificate and htpasswd as uploads, no privileges. */
+export function registryContainerArgs(settings: LocalRegistrySettings, parts: LocalRegistryParts): docker.ContainerArgs {
+    const secretEnvs = Object.entries(registrySecretEnvironment(settings)).map(([name, key]) => pulumi.secret(pulumi.interpolate`${name}=${parts.secretValues[key]}`));
+    return {
+        image: parts.imageId,
+        envs: [...toEnvs(registryEnvironment(settings)), ...secretEnvs],
+        uploads: [
+            { file: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.cert}`, content: parts.server.certPem },
+            { file: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.key}`, content: parts.server.privateKeyPem, permissions: "0600" },
+            ...(settings.users.length > 0 ? [{ file: `${REGISTRY_AUTH_DIR}/${HTPASSWD_FILE}`, content: parts.htpasswd }] : []),
+            // Public: the CAs a mirror trusts for its upstream, in a directory of SSL_CERT_DIR.
+            ...(settings.upstreamCaCertPem !== undefined ? [{ file: `${REGISTRY_UPSTREAM_CA_DIR}/${UPSTREAM_CA_FILE}`, content: settings.upstreamCaCertPem }] : []),
+        ],
+        mounts: [{ type: "volume", source: parts.volumeName, target: REGISTRY_DATA_DIR }],
+        networksAdvanced: pulumi.output(parts.networkName).apply((name) => networkAttachments([name], parts.alias)),
+        ports: settings.port !== undefined ? [loopbackPort(REGISTRY_PORT, settings.port)] : undefined,
+        // The registry needs no capability: it binds a port above 1024 and owns its files.
+        capabilities: { drops: ["ALL"] },
+        securityOpts: ["no-new-privileges:true"],
+        healthcheck: HEALTHCHECK,
+        wait: true,
+        waitTimeout: WAIT_SECONDS,
+        ...serviceContainer(STOP_SECONDS),
     };
 }
 
@@ -123,65 +211,33 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
 
     constructor(name: string, args: LocalRegistryArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         const settings = validateLocalRegistryArgs(args);
+        dockerNamePrefix(name, "name (it begins the names of the registry's container and network)");
         const alias = settings.alias ?? lowerCaseDnsName(name, "name (it names the registry on its network when args.alias is not given)");
         const published = settings.port !== undefined;
-        const serverNames = { commonName: alias, dnsNames: [alias, ...(published ? ["localhost"] : [])], ipAddresses: published ? [LOOPBACK] : [] };
+        const serverNames = localRegistryServerNames(alias, published);
         checkBroughtCertificateNames(settings, serverNames, "args.");
         super("dind:index:LocalRegistry", name, {}, opts);
         const child = { parent: this };
 
         const image = new docker.RemoteImage(`${name}-image`, { name: settings.image, keepLocally: settings.keepImageLocally }, child);
         const networkName = settings.networkName ?? new docker.Network(`${name}-network`, bridgeNetwork(settings.mtu), child).name;
-        // Pushed images are the only copy, so a private registry's volume outlives `pulumi destroy`; its explicit
-        // name lets the next `up` adopt it. A mirror's volume is only a cache and goes with it.
-        const volume = new docker.Volume(
-            `${name}-data`,
-            { name: settings.volumeName ?? stackVolumeName(name, "registry") },
-            { ...child, retainOnDelete: settings.mode === "private" },
-        );
-
+        // Pushed images are the only copy, so a private registry's volume outlives `pulumi destroy`, and so does one the
+        // user named; the stack's name lets the next `up` adopt it. Otherwise a mirror's volume is only a cache and goes with it.
+        const retainOnDelete = settings.mode === "private" || settings.volumeName !== undefined;
+        const volume = new docker.Volume(`${name}-data`, { name: settings.volumeName ?? stackVolumeName(name, "registry") }, { ...child, retainOnDelete });
         const { ca, server } = registryCertificates(name, settings, serverNames, child);
-
         const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 32, special: false }, child);
         const credentials = createRegistryCredentials(name, settings.users, child);
-        const secretValues = registrySecretValues(settings, httpSecret.result);
-        const envs: pulumi.Input<string>[] = [
-            ...Object.entries(registryEnvironment(settings)).map(([envName, value]) => `${envName}=${value}`),
-            ...Object.entries(registrySecretEnvironment(settings)).map(([envName, key]) =>
-                pulumi.secret(pulumi.interpolate`${envName}=${secretValues[key]}`),
-            ),
-        ];
-        const uploads: docker.types.input.ContainerUpload[] = [
-            { file: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.cert}`, content: server.certPem },
-            { file: `${REGISTRY_TLS_DIR}/${REGISTRY_TLS_FILES.key}`, content: server.privateKeyPem, permissions: "0600" },
-            ...(settings.users.length > 0 ? [{ file: `${REGISTRY_AUTH_DIR}/${HTPASSWD_FILE}`, content: credentials.htpasswd }] : []),
-            // Public: the CAs a mirror trusts for its upstream, in a directory of SSL_CERT_DIR.
-            ...(settings.upstreamCaCertPem !== undefined ? [{ file: `${REGISTRY_UPSTREAM_CA_DIR}/${UPSTREAM_CA_FILE}`, content: settings.upstreamCaCertPem }] : []),
-        ];
-
-        const container = new docker.Container(
-            `${name}-registry`,
-            {
-                image: image.imageId,
-                envs,
-                uploads,
-                mounts: [{ type: "volume", source: volume.name, target: REGISTRY_DATA_DIR }],
-                networksAdvanced: [{ name: networkName, aliases: [alias] }],
-                ports: published ? [{ internal: REGISTRY_PORT, external: settings.port, ip: LOOPBACK }] : undefined,
-                // The registry needs no capability: it binds a port above 1024 and owns its files.
-                capabilities: { drops: ["ALL"] },
-                securityOpts: ["no-new-privileges:true"],
-                healthcheck: HEALTHCHECK,
-                wait: true,
-                waitTimeout: WAIT_SECONDS,
-                restart: "unless-stopped",
-                destroyGraceSeconds: STOP_SECONDS,
-                stopTimeout: STOP_SECONDS,
-            },
-            // The old and new container must never run at once: both would write the volume (and hold the host port).
-            // The provider never applies a healthcheck change to an existing container, so a change replaces it.
-            { ...child, deleteBeforeReplace: true, replaceOnChanges: ["healthcheck"] },
-        );
+        const parts: LocalRegistryParts = {
+            alias,
+            imageId: image.imageId,
+            networkName,
+            volumeName: volume.name,
+            server,
+            htpasswd: credentials.htpasswd,
+            secretValues: registrySecretValues(settings, httpSecret.result),
+        };
+        const container = new docker.Container(`${name}-registry`, registryContainerArgs(settings, parts), { ...child, ...SERVICE_REPLACEMENT });
         // These resolve once the registry is healthy, for whoever dials it. A LocalDind is ordered
         // after the container through servedBy instead: a property depending on the container
         // would make the daemon be replaced with it.

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Captured, RegisteredResource, capture, captureFailure, isSecret, sentAsSecret, urnTypeChain, valueOf } from "./harness";
 import { testCertificate } from "./pems";
 import { clientCommand } from "../components/daemon";
-import { LocalDind, LocalDindArgs } from "../components/localDind";
+import { LocalDind, LocalDindArgs, clientContainerArgs, daemonContainerArgs, validateLocalDindArgs } from "../components/localDind";
 
 const COMPONENT = "dind:index:LocalDind";
 const CONTAINER = "docker:index/container:Container";
@@ -17,6 +17,11 @@ const SOCKETS = "/run/user/1000/dind";
 const UNIX: LocalDindArgs = { socketDirectory: SOCKETS };
 const TLS: LocalDindArgs = { transport: "tls" };
 const SCRIPT = "docker pull busybox:latest\ndocker save -o busybox.tar busybox:latest";
+
+/** A registry on a network of its own, as a LocalRegistry wires itself. */
+function wired(registryHost = "mirror:5000", mode: "mirror" | "private" = "mirror") {
+    return { registryHost, mode, caCertPem: pulumi.output(testCertificate()), networkName: pulumi.output("registry-net") };
+}
 
 async function deploy(args: LocalDindArgs) {
     let component!: LocalDind;
@@ -104,6 +109,27 @@ describe("LocalDind", () => {
             const { network } = await deploy({ ...UNIX, mtu: 1400 });
             assert.deepEqual(network.inputs.options, { "com.docker.network.driver.mtu": "1400" });
         });
+
+        it("joins a wired registry's network instead of creating one, where it reaches the registry by its alias", async () => {
+            const { captured, component, dind, client } = await deploy({ ...UNIX, registry: wired(), client: { script: SCRIPT } });
+            assert.equal(captured.ofType(NETWORK).length, 0);
+            assert.deepEqual(dind.inputs.networksAdvanced, [{ name: "registry-net", aliases: ["d"] }]);
+            assert.deepEqual(client!.inputs.networksAdvanced, [{ name: "registry-net" }]);
+            assert.equal(await valueOf(component.networkName), "registry-net");
+        });
+
+        it("joins both a given network and a wired registry's, and each network once", async () => {
+            const both = await deploy({ ...UNIX, networkName: "shared", registry: wired(), client: { script: SCRIPT } });
+            assert.deepEqual(both.dind.inputs.networksAdvanced, [
+                { name: "shared", aliases: ["d"] },
+                { name: "registry-net", aliases: ["d"] },
+            ]);
+            assert.deepEqual(both.client!.inputs.networksAdvanced, [{ name: "shared" }], "the client dials the daemon on the first");
+            assert.equal(await valueOf(both.component.networkName), "shared");
+
+            const same = await deploy({ ...UNIX, networkName: pulumi.output("registry-net"), registry: wired() });
+            assert.deepEqual(same.dind.inputs.networksAdvanced, [{ name: "registry-net", aliases: ["d"] }]);
+        });
     });
 
     describe("the daemon container", () => {
@@ -176,6 +202,35 @@ describe("LocalDind", () => {
         });
     });
 
+    describe("rendering", () => {
+        const parts = { alias: "d", imageId: "sha256:dind", networkNames: ["own"], volumeName: "data" };
+
+        it("renders the daemon's container from the settings alone", async () => {
+            const settings = validateLocalDindArgs({ socketDirectory: "/srv//dind/", startupTimeoutSeconds: 90 }, "args.", []);
+            const spec = daemonContainerArgs(settings, parts);
+            assert.deepEqual(spec.mounts, [
+                { type: "volume", source: "data", target: "/var/lib/docker" },
+                { type: "bind", source: "/srv/dind", target: "/var/run/dind" },
+            ]);
+            assert.equal(spec.ports, undefined);
+            assert.deepEqual(spec.command, ["dockerd", "--host=unix:///var/run/dind/docker.sock", "--tls=false"]);
+            assert.equal(spec.waitTimeout, 90);
+            assert.deepEqual(await valueOf(pulumi.output(spec.networksAdvanced!)), [{ name: "own", aliases: ["d"] }]);
+            const tls = daemonContainerArgs(validateLocalDindArgs({ hostPort: 12376 }, "args.", []), parts);
+            assert.deepEqual(tls.ports, [{ internal: 2376, external: 12376, ip: "127.0.0.1" }]);
+        });
+
+        it("renders the client's container with its output mount and the first network only", async () => {
+            const settings = validateLocalDindArgs({ socketDirectory: "/srv/dind", client: { script: "true", outputVolume: "out" } }, "args.", []);
+            const spec = clientContainerArgs(settings, settings.client!, { ...parts, networkNames: ["own", "registry"] });
+            assert.deepEqual(spec.mounts, [
+                { type: "bind", source: "/srv/dind", target: "/var/run/dind" },
+                { type: "volume", source: "out", target: "/output" },
+            ]);
+            assert.deepEqual(await valueOf(pulumi.output(spec.networksAdvanced!)), [{ name: "own" }]);
+        });
+    });
+
     describe("unix transport", () => {
         it("serves the API only on docker.sock in the host directory, and publishes no port", async () => {
             const { captured, component, dind } = await deploy(UNIX);
@@ -186,6 +241,32 @@ describe("LocalDind", () => {
             assert.equal(captured.resources.filter((r) => r.type.startsWith("tls:")).length, 0);
             assert.equal(await valueOf(component.caCertPem), undefined);
             assert.equal(await valueOf(component.clientKeyPem), undefined);
+        });
+
+        it("mounts the socket directory as normalised, and names the socket there", async () => {
+            const { component, dind } = await deploy({ socketDirectory: "/srv//ci/../dind/./" });
+            assert.deepEqual(mounts(dind)["/var/run/dind"], { type: "bind", source: "/srv/dind", target: "/var/run/dind" });
+            assert.equal(await valueOf(component.dockerHost), "unix:///srv/dind/docker.sock");
+        });
+
+        it("never shares the directory of the socket DOCKER_HOST names, nor one above it", async () => {
+            const saved = process.env.DOCKER_HOST;
+            process.env.DOCKER_HOST = "unix:///home/me/.docker/run/docker.sock";
+            try {
+                for (const socketDirectory of ["/home/me/.docker/run", "/home/me/.docker/run/", "/home/me/.docker", "/home/me"]) {
+                    const { error, registered } = await captureFailure(() => new LocalDind("d", { socketDirectory }));
+                    assert.match(error.message, /^args\.socketDirectory: expected a directory of its own on the Docker host, not a directory holding the host's own Docker socket \(\/home\/me\/\.docker\/run\/docker\.sock\)/);
+                    assert.equal(registered, 0);
+                }
+                const { dind } = await deploy({ socketDirectory: "/home/me/.docker/run/dind" });
+                assert.equal(mounts(dind)["/var/run/dind"].source, "/home/me/.docker/run/dind", "a directory of its own below it is the user's");
+            } finally {
+                if (saved === undefined) {
+                    delete process.env.DOCKER_HOST;
+                } else {
+                    process.env.DOCKER_HOST = saved;
+                }
+            }
         });
 
         it("is the default when a socket directory is given", async () => {
@@ -311,6 +392,9 @@ describe("LocalDind", () => {
             assert.equal(toDirectory.inputs.workingDir, "/output");
             assert.deepEqual(mounts(toDirectory)["/output"], { type: "bind", source: "/home/me/images", target: "/output" });
 
+            const normalised = (await deploy({ ...UNIX, client: { script: SCRIPT, outputDirectory: "/home/me//images/" } })).client!;
+            assert.equal(mounts(normalised)["/output"].source, "/home/me/images");
+
             const toVolume = (await deploy({ ...UNIX, client: { script: SCRIPT, outputVolume: "saved-images" } })).client!;
             assert.deepEqual(mounts(toVolume)["/output"], { type: "volume", source: "saved-images", target: "/output" });
 
@@ -371,7 +455,7 @@ describe("LocalDind", () => {
             const pem = testCertificate();
             const { dind } = await deploy({
                 ...UNIX,
-                registry: { registryHost: "mirror:5000", mode: "mirror", caCertPem: pulumi.output(pem) },
+                registry: { registryHost: "mirror:5000", mode: "mirror", caCertPem: pulumi.output(pem), networkName: pulumi.output("registry-net") },
                 registryMirrors: ["https://other.example.com"],
             });
             const mirrors = dind.inputs.command.filter((flag: string) => flag.startsWith("--registry-mirror="));
@@ -382,7 +466,7 @@ describe("LocalDind", () => {
 
         it("trusts a wired private registry without making it a mirror", async () => {
             const pem = testCertificate();
-            const { dind } = await deploy({ ...UNIX, registry: { registryHost: "registry:5000", mode: "private", caCertPem: pulumi.output(pem) } });
+            const { dind } = await deploy({ ...UNIX, registry: { registryHost: "registry:5000", mode: "private", caCertPem: pulumi.output(pem), networkName: pulumi.output("registry-net") } });
             assert.ok(!dind.inputs.command.some((flag: string) => flag.startsWith("--registry-mirror=")));
             assert.equal(uploads(dind)["/etc/docker/certs.d/registry:5000/ca.crt"].content, pem);
         });
@@ -393,8 +477,8 @@ describe("LocalDind", () => {
             ["an unknown transport", { ...UNIX, transport: "ssh" as any }, /^args.transport: expected one of "unix", "tls", "tcp", got "ssh"/],
             ["the plaintext tcp transport", { transport: "tcp" }, /^args.transport: expected "unix" or "tls" \(plaintext tcp .*\), got "tcp"/],
             ["the unix transport without a socket directory", { transport: "unix" }, /^args.socketDirectory: expected the absolute path of a directory .*, got nothing/],
-            ["a relative socket directory", { socketDirectory: "run/dind" }, /^args.socketDirectory: expected an absolute path other than \/, got "run\/dind"/],
-            ["/ as socket directory", { socketDirectory: "/" }, /^args.socketDirectory: expected an absolute path other than \//],
+            ["a relative socket directory", { socketDirectory: "run/dind" }, /^args.socketDirectory: expected an absolute path of a directory on the Docker host, .*got "run\/dind"$/],
+            ["/ as socket directory", { socketDirectory: "/" }, /^args.socketDirectory: expected a directory of its own on the Docker host, not the host's root, got "\/"$/],
             ["a socket directory with tls", { ...TLS, socketDirectory: SOCKETS }, /^args.socketDirectory: expected to be left out with transport "tls"/],
             ["a host port with unix", { ...UNIX, hostPort: 2376 }, /^args.hostPort: expected to be left out with transport "unix"/],
             ["host port 0", { ...TLS, hostPort: 0 }, /^args.hostPort: expected an integer from 1 to 65535, got 0/],
@@ -415,7 +499,44 @@ describe("LocalDind", () => {
             ],
             ["a startup timeout of 0", { ...UNIX, startupTimeoutSeconds: 0 }, /^args.startupTimeoutSeconds: expected an integer from 1 to 3600, got 0/],
             ["an empty dind image", { ...UNIX, dindImage: "" }, /^args.dindImage: expected a non-empty string/],
-            ["an empty network name", { ...UNIX, networkName: "" }, /^args.networkName: expected a non-empty string/],
+            ["an empty network name", { ...UNIX, networkName: "" }, /^args.networkName: expected a Docker network name .*, got ""$/],
+            // The args themselves, and nested objects: unknown keys are refused, their values never printed.
+            ["args that are null", null as any, /^args: expected an object with transport, .*, got null$/],
+            ["args that are a list", [UNIX] as any, /^args: expected an object with transport, .*, got \[/],
+            ["an unknown argument", { ...UNIX, socketDir: "/srv/dind" } as any, /^args\.socketDir: expected no such key: the keys are transport, .*, got "a value"$/],
+            ["a misspelt argument holding a password", { ...UNIX, registryPasword: "hunter2" } as any, /^args\.registryPasword: expected no such key: .*, got "a value"$/],
+            ["an unknown client key", { ...UNIX, client: { script: SCRIPT, outputDir: "/srv/out" } as any }, /^args\.client\.outputDir: expected no such key: the keys are script, outputDirectory, outputVolume/],
+            ["a client that is null", { ...UNIX, client: null as any }, /^args\.client: expected an object with script, outputDirectory, outputVolume, got null$/],
+            // Host paths, checked as the host resolves them.
+            ["a socket directory that is / once normalised", { socketDirectory: "/tmp/.." }, /^args\.socketDirectory: expected a directory of its own on the Docker host, not the host's root \("\/tmp\/\.\." is \/\), got "\/tmp\/\.\."$/],
+            ["// as socket directory", { socketDirectory: "//" }, /^args\.socketDirectory: expected .*not the host's root \("\/\/" is \/\)/],
+            ["/. as socket directory", { socketDirectory: "/." }, /^args\.socketDirectory: expected .*not the host's root \("\/\." is \/\)/],
+            ["/etc as socket directory", { socketDirectory: "/etc" }, /^args\.socketDirectory: expected a directory of its own on the Docker host, not a system directory, got "\/etc"$/],
+            ["a directory below /usr", { socketDirectory: "/usr/local/dind" }, /^args\.socketDirectory: expected .*not a system directory/],
+            ["/var/run, where the host's socket is", { socketDirectory: "/var/run/" }, /^args\.socketDirectory: expected .*not a system directory \("\/var\/run\/" is \/var\/run\)/],
+            ["/run, reached through a dot-dot", { socketDirectory: "/run/dind/.." }, /^args\.socketDirectory: expected .*not a system directory \("\/run\/dind\/\.\." is \/run\)/],
+            ["Docker's runtime directory", { socketDirectory: "/run/docker/plugins" }, /^args\.socketDirectory: expected .*not Docker's runtime directory/],
+            ["Docker's state", { socketDirectory: "/var/lib/docker/volumes/x" }, /^args\.socketDirectory: expected .*not a system directory/],
+            ["a socket directory with a newline", { socketDirectory: "/srv/dind\n" }, /^args\.socketDirectory: expected an absolute path of a directory on the Docker host/],
+            ["an output directory that is / once normalised", { ...UNIX, client: { script: SCRIPT, outputDirectory: "/home/.." } }, /^args\.client\.outputDirectory: expected .*not the host's root \("\/home\/\.\." is \/\)/],
+            ["an output directory under /proc", { ...UNIX, client: { script: SCRIPT, outputDirectory: "/proc/self/root" } }, /^args\.client\.outputDirectory: expected .*not a system directory/],
+            ["an output directory holding the host's socket", { ...UNIX, client: { script: SCRIPT, outputDirectory: "/var/run/docker.sock" } }, /^args\.client\.outputDirectory: expected .*not Docker's runtime directory/],
+            // Networks on which the daemon could not carry its alias.
+            ["the host network", { ...UNIX, networkName: "host" }, /^args\.networkName: expected a user-defined network \(not "host", "bridge", "none", "default" or "container:\.\.\."\, .*\), got "host"$/],
+            ["the default bridge", { ...UNIX, networkName: "bridge" }, /^args\.networkName: expected a user-defined network .*, got "bridge"$/],
+            ["no network", { ...UNIX, networkName: "none" }, /^args\.networkName: expected a user-defined network .*, got "none"$/],
+            ["another container's network", { ...UNIX, networkName: "container:abc" }, /^args\.networkName: expected a user-defined network .*, got "container:abc"$/],
+            ["a network name Docker refuses", { ...UNIX, networkName: "my net" }, /^args\.networkName: expected a Docker network name .*, got "my net"$/],
+            // Arguments that would have no effect, or be overridden by the wired registry.
+            ["a CLI image without a client", { ...UNIX, cliImage: "docker:29-cli" }, /^args\.cliImage: expected nothing without a client script .*, got "docker:29-cli"$/],
+            ["a registry that is no object", { ...UNIX, registry: "mirror:5000" as any }, /^args\.registry: expected a registry this package deploys, such as a LocalRegistry, got "mirror:5000"$/],
+            ["a registry on no Docker network", { ...UNIX, registry: { ...wired("cache.dind.svc:5000"), networkName: undefined } }, /^args\.registry: expected a registry on this Docker host, .*, got "a registry without a Docker network \(cache\.dind\.svc:5000\)"$/],
+            ["a registry whose host climbs out of certs.d", { ...UNIX, registry: wired("../../etc") }, /^args\.registry\.registryHost: expected a registry host/],
+            ["a registry of an unknown mode", { ...UNIX, registry: wired("mirror:5000", "cache" as any) }, /^args\.registry\.mode: expected one of "mirror", "private", got "cache"$/],
+            ["a registry named as the daemon", { ...UNIX, registry: wired("d:5000") }, /^args\.registry: expected a registry whose name on the network is neither "d" \(the daemon's own\) nor "localhost".*, got "d:5000"$/],
+            ["a registry named localhost", { ...UNIX, registry: wired("localhost:5000") }, /^args\.registry: expected a registry whose name .*, got "localhost:5000"$/],
+            ["the wired registry trusted again", { ...UNIX, registry: wired(), registries: [{ host: "Mirror:5000", insecure: true }] }, /^args\.registries\[0\]\.host: expected a host other than args\.registry's, which is trusted already with its own CA, got "Mirror:5000"$/],
+            ["the wired mirror as a mirror again", { ...UNIX, registry: wired(), registryMirrors: ["https://other.example.com", "https://mirror:5000/"] }, /^args\.registryMirrors\[1\]: expected a mirror other than args\.registry, which is the first mirror already, got "https:\/\/mirror:5000"$/],
         ];
         for (const [what, args, message] of cases) {
             it(`rejects ${what} before registering anything`, async () => {

@@ -252,7 +252,7 @@ describe("LocalRegistry", () => {
     });
 
     describe("the container", () => {
-        it("keeps images on a named volume, retained for a private registry only", async () => {
+        it("keeps images on a named volume, retained for a private registry or when the user names it", async () => {
             const mirror = await deploy();
             const volume = mirror.captured.only(VOLUME);
             assert.equal(volume.inputs.name, "dind-test-local-registry");
@@ -263,6 +263,9 @@ describe("LocalRegistry", () => {
             const kept = await deploy({ mode: "private", volumeName: "old-registry-data" });
             assert.equal(kept.captured.only(VOLUME).inputs.name, "old-registry-data");
             assert.equal(kept.captured.only(VOLUME).options.retainOnDelete, true, "pushed images outlive pulumi destroy");
+
+            const named = await deploy({ volumeName: "shared-cache" });
+            assert.equal(named.captured.only(VOLUME).options.retainOnDelete, true, "a volume the user named is theirs, and a mirror's destroy leaves it");
         });
 
         it("is healthy once / answers over HTTPS, and pulumi up waits for that", async () => {
@@ -289,7 +292,17 @@ describe("LocalRegistry", () => {
             ["an unknown mode", { mode: "cache" as any }, /^args\.mode: expected one of "mirror", "private"/],
             ["users on a mirror", { users: [{ username: "ci" }] }, /^args\.users: expected no users in mirror mode/],
             ["an http upstream", { upstream: "http://ghcr.io" }, /^args\.upstream: expected an https:\/\//],
-            ["an empty network name", { networkName: "" }, /^args\.networkName: expected a non-empty string/],
+            ["an empty network name", { networkName: "" }, /^args\.networkName: expected a Docker network name .*, got ""$/],
+            ["args that are null", null as any, /^args: expected an object with mode, .*, got null$/],
+            ["args that are a string", "mirror" as any, /^args: expected an object with mode, .*, got "mirror"$/],
+            ["an unknown argument", { networkname: "ci-net" } as any, /^args\.networkname: expected no such key: the keys are mode, .*networkName.*, got "a value"$/],
+            ["a misspelt argument holding a password", { upstreamPasword: "hunter2" } as any, /^args\.upstreamPasword: expected no such key: .*, got "a value"$/],
+            ["the host network", { networkName: "host" }, /^args\.networkName: expected a user-defined network \(not "host", "bridge", "none", "default" or "container:\.\.\."\, .*\), got "host"$/],
+            ["the default bridge", { networkName: "bridge" }, /^args\.networkName: expected a user-defined network .*, got "bridge"$/],
+            ["no network", { networkName: "none" }, /^args\.networkName: expected a user-defined network .*, got "none"$/],
+            ["another container's network", { networkName: "container:registry" }, /^args\.networkName: expected a user-defined network .*, got "container:registry"$/],
+            ["a network name Docker refuses", { networkName: "ci/net" }, /^args\.networkName: expected a Docker network name .*, got "ci\/net"$/],
+            ["localhost as alias, which each daemon is to itself", { alias: "localhost", port: 5443 }, /^args\.alias: expected a name other than "localhost", which is each daemon on the network itself .*, got "localhost"$/],
             ["an MTU for a network it does not create", { networkName: "ci-net", mtu: 1400 }, /^args\.mtu: expected to be left out with networkName/],
             ["an MTU out of range", { mtu: 20 }, /^args\.mtu: expected an integer from 68 to 65535, got 20/],
             ["an alias that is no DNS name", { alias: "my_registry" }, /^args\.alias: expected a DNS name/],
@@ -324,6 +337,12 @@ describe("LocalRegistry", () => {
             let component!: LocalRegistry;
             await capture(() => (component = new LocalRegistry("Registry", { alias: "registry" })));
             assert.equal(component.registryHost, "registry:5000");
+        });
+
+        it("rejects a component name Docker refuses in container names, even with an alias", async () => {
+            const { error, registered } = await captureFailure(() => new LocalRegistry("my registry", { alias: "registry" }));
+            assert.match(error.message, /^name \(it begins the names of the registry's container and network\): expected a name Docker accepts for containers .*, got "my registry"$/);
+            assert.equal(registered, 0);
         });
 
         it("checks the program's config without a network, which the program provides", () => {
