@@ -4,56 +4,31 @@
  * registered, with errors that name the key to fix.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { DaemonArgs, RegistryWiring, mirrorUrlFor } from "./components/daemon";
 import { DindDeploymentArgs, validateDindDeploymentArgs } from "./components/dindDeployment";
-import { LocalDindArgs, validateLocalDindArgs } from "./components/localDind";
+import { LOOPBACK, stackVolumeName } from "./components/dockerHost";
+import { LocalDindArgs, LocalDindClientArgs, validateLocalDindArgs } from "./components/localDind";
 import { LocalRegistryArgs, validateLocalRegistryArgs } from "./components/localRegistry";
+import { REGISTRY_PORT, ServerNames, checkBroughtCertificateNames, serviceDnsNames } from "./components/registrySettings";
 import { SelfHostedRegistryArgs, validateSelfHostedRegistryArgs } from "./components/selfHostedRegistry";
-import { InvalidArgumentError, booleanValue, knownKeys, nonEmptyString, oneOf } from "./components/validation";
+import { InvalidArgumentError, booleanValue, knownKeys, nonEmptyString, oneOf, redacted } from "./components/validation";
 
 export type Target = "kubernetes" | "docker";
 const TARGETS: readonly Target[] = ["kubernetes", "docker"];
 const NAMESPACE = "dind";
 
-/** Keys both targets read, passed to the component as they are. */
-const SHARED_KEYS = [
-    "target",
-    "transport",
-    "registryMirrors",
-    "registries",
-    "mtu",
-    "extraDockerdArgs",
-    "script",
-    "dindImage",
-    "cliImage",
-    "startupTimeoutSeconds",
-    "selfHostedRegistry",
-];
-/** Keys only a target reads; a key of the other target is a mistake worth reporting. */
-const TARGET_KEYS: Record<Target, string[]> = {
-    kubernetes: [
-        "namespace",
-        "workload",
-        "replicas",
-        "nativeSidecar",
-        "jobTimeoutSeconds",
-        "runId",
-        "tlsSecrets",
-        "dockerStorage",
-        "output",
-        "caConfigMapName",
-        "clientTrustsRegistryCas",
-        "dindResources",
-        "clientResources",
-        "nodeSelector",
-        "tolerations",
-        "networkPolicy",
-        "renderYamlToDirectory",
-    ],
-    docker: ["socketDirectory", "hostPort", "keepImageLocally", "retainDataVolume", "outputDirectory", "outputVolume", "dockerHost"],
-};
+/**
+ * How the engine's string for a key becomes its value: a `string` key keeps it as
+ * written (`dind:namespace: "123"` is the name "123"), a `json` key is parsed (a
+ * number, boolean, list or object), or kept as a string when it is not JSON, so
+ * the error shows what was written.
+ */
+type Parse = "string" | "json";
 
 export interface KubernetesProgram {
     target: "kubernetes";
+    /** The names the program gives the components it declares. */
+    names: ProgramNames;
     dind: DindDeploymentArgs;
     registry?: SelfHostedRegistryArgs;
     /** Write the manifests to this directory instead of applying them (the kubernetes provider's render mode). */
@@ -62,13 +37,187 @@ export interface KubernetesProgram {
 
 export interface DockerProgram {
     target: "docker";
+    /** The names the program gives the components it declares. */
+    names: ProgramNames;
     dind: LocalDindArgs;
     registry?: LocalRegistryArgs;
-    /** The Docker engine to deploy to; default DOCKER_HOST or the local socket. */
-    dockerHost?: string;
+    /** The Docker engine to deploy to, a secret when the stack holds it as one; default DOCKER_HOST or the local socket. */
+    dockerHost?: pulumi.Input<string>;
 }
 
 export type ProgramConfig = KubernetesProgram | DockerProgram;
+
+/** The keys of the program's own, beside the components' arguments. */
+type ProgramKey<P> = Exclude<keyof P, "names" | "dind" | "registry"> | "selfHostedRegistry";
+
+/** DindDeploymentArgs as `dind:*` keys; `registry` is the one deployed from dind:selfHostedRegistry. */
+type KubernetesKey = Exclude<keyof DindDeploymentArgs, "registry"> | ProgramKey<KubernetesProgram>;
+/**
+ * LocalDindArgs as `dind:*` keys: the client's arguments are top-level keys (`dind:script`), and the
+ * daemon joins the network of the registry deployed from dind:selfHostedRegistry, or a network of its own.
+ */
+type DockerKey = Exclude<keyof LocalDindArgs, "registry" | "client" | "networkName"> | keyof LocalDindClientArgs | ProgramKey<DockerProgram>;
+
+const DAEMON_KEYS = {
+    registryMirrors: "json",
+    registries: "json",
+    mtu: "json",
+    extraDockerdArgs: "json",
+} as const satisfies Record<keyof DaemonArgs, Parse>;
+
+/** Every key each target reads, and how its value is parsed; a key of the other target is a mistake worth reporting. */
+const KEYS: { [T in Target]: Record<T extends "kubernetes" ? KubernetesKey : DockerKey, Parse> } = {
+    kubernetes: {
+        ...DAEMON_KEYS,
+        target: "string",
+        selfHostedRegistry: "json",
+        renderYamlToDirectory: "string",
+        transport: "string",
+        script: "string",
+        dindImage: "string",
+        cliImage: "string",
+        startupTimeoutSeconds: "json",
+        namespace: "string",
+        workload: "string",
+        replicas: "json",
+        nativeSidecar: "json",
+        jobTimeoutSeconds: "json",
+        runId: "string",
+        tlsSecrets: "json",
+        dockerStorage: "json",
+        output: "json",
+        caConfigMapName: "string",
+        clientTrustsRegistryCas: "json",
+        dindResources: "json",
+        clientResources: "json",
+        nodeSelector: "json",
+        tolerations: "json",
+        networkPolicy: "json",
+    },
+    docker: {
+        ...DAEMON_KEYS,
+        target: "string",
+        selfHostedRegistry: "json",
+        dockerHost: "string",
+        transport: "string",
+        script: "string",
+        dindImage: "string",
+        cliImage: "string",
+        startupTimeoutSeconds: "json",
+        socketDirectory: "string",
+        hostPort: "json",
+        keepImageLocally: "json",
+        retainDataVolume: "json",
+        outputDirectory: "string",
+        outputVolume: "string",
+    },
+};
+
+/** Every `dind:*` key a target reads, without the namespace. */
+export function configKeys(target: Target): string[] {
+    return Object.keys(KEYS[target]);
+}
+
+/**
+ * The keys of `dind:selfHostedRegistry` besides `enabled`. On Docker the registry's network is
+ * its own, and its MTU is the daemon's (dind:mtu), whose traffic it carries.
+ */
+const REGISTRY_KEYS: { [T in Target]: Record<T extends "kubernetes" ? keyof SelfHostedRegistryArgs : Exclude<keyof LocalRegistryArgs, "networkName" | "mtu">, true> } = {
+    kubernetes: {
+        mode: true,
+        upstream: true,
+        upstreamUsername: true,
+        upstreamPassword: true,
+        upstreamCaCertPem: true,
+        cacheTtl: true,
+        users: true,
+        hostnames: true,
+        ipAddresses: true,
+        caCertPem: true,
+        caKeyPem: true,
+        tlsCertPem: true,
+        tlsKeyPem: true,
+        image: true,
+        namespace: true,
+        serviceName: true,
+        serviceType: true,
+        awaitLoadBalancer: true,
+        storage: true,
+        resources: true,
+    },
+    docker: {
+        mode: true,
+        upstream: true,
+        upstreamUsername: true,
+        upstreamPassword: true,
+        upstreamCaCertPem: true,
+        cacheTtl: true,
+        users: true,
+        hostnames: true,
+        ipAddresses: true,
+        caCertPem: true,
+        caKeyPem: true,
+        tlsCertPem: true,
+        tlsKeyPem: true,
+        image: true,
+        alias: true,
+        port: true,
+        keepImageLocally: true,
+        volumeName: true,
+    },
+};
+
+/**
+ * The keys that may be stored as secrets, because the program keeps what is secret in them secret:
+ * `pulumi config set --secret --path dind:selfHostedRegistry.users[0].password` encrypts the whole
+ * section, whose passwords and keys are passed on as secrets (its other fields are public: they go
+ * into certificates, ConfigMaps and the registry's environment); dockerHost only configures the
+ * Docker provider, as a secret. Every other value ends up in plain text in a pod spec, a container's
+ * command, a ConfigMap, a label or a stack output.
+ */
+const MAY_BE_SECRET: readonly (KubernetesKey | DockerKey)[] = ["selfHostedRegistry", "dockerHost"];
+
+/** Why a secret value of a key would leak, where a key needs more than the general reason. */
+const SECRET_ADVICE: Partial<Record<KubernetesKey | DockerKey, string>> = {
+    script: "read secrets in the script from a mounted Secret or the environment instead",
+    extraDockerdArgs: "dockerd's flags are part of the pod spec or container command; pass secrets to dockerd through a file instead",
+};
+
+/** Keys that would reach an object's prototype when the value is copied. */
+const UNSAFE_KEYS = ["__proto__", "constructor", "prototype"];
+
+function keyName(name: string): string {
+    return `${NAMESPACE}:${name}`;
+}
+
+const REGISTRY_PREFIX = `${keyName("selfHostedRegistry")}.`;
+/** The purpose in the name of LocalDind's data volume, `stackVolumeName(name, purpose)`. */
+const DAEMON_VOLUME_PURPOSE = "docker";
+/** The registry's CA exists only once it is deployed; the checks of a daemon wired to it need only know there is one. */
+const STAND_IN_CA = pulumi.output("");
+
+/** The names the program gives the components it declares. */
+export interface ProgramNames {
+    /**
+     * `<project>-<stack>`, the daemon's component and the namespace a DindDeployment creates, so one
+     * stack's daemon is easy to find with kubectl; short enough that `<name>-registry` is still a valid Kubernetes name.
+     */
+    daemon: string;
+    /** The registry's component: also its Service, namespace or network alias unless the section names them. */
+    registry: string;
+}
+
+export function programNames(project = pulumi.getProject(), stack = pulumi.getStack()): ProgramNames {
+    const daemon = `${project}-${stack}`
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, "-")
+        .slice(0, 54)
+        .replace(/^-+|-+$/g, "");
+    return { daemon, registry: `${daemon}-registry` };
+}
+
+/** Whether the stack holds a key encrypted; the SDK has the function at run time but does not declare it. */
+const isConfigSecret: (key: string) => boolean = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
 
 /** `dind:*` values as the engine hands them over: strings, with JSON for numbers, booleans, lists and objects. */
 function readNamespace(all: Record<string, string>): Record<string, unknown> {
@@ -78,20 +227,241 @@ function readNamespace(all: Record<string, string>): Record<string, unknown> {
             continue;
         }
         const name = key.slice(NAMESPACE.length + 1);
-        try {
-            values[name] = JSON.parse(raw);
-        } catch {
-            values[name] = raw;
+        if (UNSAFE_KEYS.includes(name)) {
+            throw unsafeKey(key);
         }
+        values[name] = parseOf(name) === "string" ? raw : parseJson(raw);
+        refuseUnsafeKeys(values[name], key);
     }
     return values;
 }
 
-/** Whether the stack holds a key encrypted; the SDK has the function at run time but does not declare it. */
-const isConfigSecret: (key: string) => boolean = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
+/** How a key's value is parsed; an unknown key's only to be reported. */
+function parseOf(name: string): Parse {
+    const table = TARGETS.map((target): Record<string, Parse> => KEYS[target]).find((keys) => Object.hasOwn(keys, name));
+    return table?.[name] ?? "json";
+}
 
-function keyName(name: string): string {
-    return `${NAMESPACE}:${name}`;
+function parseJson(raw: string): unknown {
+    try {
+        return JSON.parse(raw);
+    } catch {
+        return raw;
+    }
+}
+
+function unsafeKey(argument: string): InvalidArgumentError {
+    return new InvalidArgumentError(argument, "a value", "no key named __proto__, constructor or prototype (it would reach an object's prototype)");
+}
+
+/** JSON.parse makes `__proto__` an own key, which an assignment such as Object.assign makes the prototype of the object copied to. */
+function refuseUnsafeKeys(value: unknown, argument: string): void {
+    if (Array.isArray(value)) {
+        value.forEach((element, index) => refuseUnsafeKeys(element, `${argument}[${index}]`));
+    } else if (typeof value === "object" && value !== null) {
+        for (const [key, element] of Object.entries(value)) {
+            if (UNSAFE_KEYS.includes(key)) {
+                throw unsafeKey(`${argument}.${key}`);
+            }
+            refuseUnsafeKeys(element, `${argument}.${key}`);
+        }
+    }
+}
+
+/**
+ * Reads and checks the stack's `dind:*` configuration, the daemon and the registry
+ * together. `all` defaults to the running stack's configuration and `isSecret` to
+ * whether the stack holds a key encrypted; tests pass their own.
+ */
+export function loadProgramConfig(
+    all: Record<string, string> = pulumi.runtime.allConfig(),
+    isSecret: (key: string) => boolean = isConfigSecret,
+    names: ProgramNames = programNames(),
+): ProgramConfig {
+    const values = readNamespace(all);
+    for (const name of Object.keys(values)) {
+        const known = TARGETS.some((target) => configKeys(target).includes(name));
+        if (known && isSecret(keyName(name)) && !MAY_BE_SECRET.includes(name as KubernetesKey)) {
+            const advice = SECRET_ADVICE[name as KubernetesKey] ?? "it ends up in plain text in a pod spec, a container's command, a ConfigMap, a label or a stack output";
+            throw new InvalidArgumentError(keyName(name), "[secret]", `a plain value: ${advice}`);
+        }
+    }
+    const target = oneOf(values.target ?? "docker", TARGETS, keyName("target"));
+    const known = configKeys(target);
+    for (const name of Object.keys(values)) {
+        if (!known.includes(name)) {
+            const otherTarget = TARGETS.find((t) => t !== target && configKeys(t).includes(name));
+            throw new InvalidArgumentError(
+                keyName(name),
+                "a value",
+                otherTarget
+                    ? `no value with target ${target} (it is read with target ${otherTarget})`
+                    : `no such key: the keys are ${[...known].sort().map(keyName).join(", ")}`,
+            );
+        }
+    }
+    return withoutSecretsInErrors(isSecret, () => (target === "kubernetes" ? kubernetesProgram(values, names) : dockerProgram(values, names, isSecret)));
+}
+
+function kubernetesProgram(values: Record<string, unknown>, names: ProgramNames): KubernetesProgram {
+    const { selfHostedRegistry, target: _target, renderYamlToDirectory, ...daemonValues } = values;
+    const dind = daemonValues as DindDeploymentArgs;
+    const daemon = validateDindDeploymentArgs(dind, `${NAMESPACE}:`);
+    const registry = registrySection(selfHostedRegistry, "kubernetes") as SelfHostedRegistryArgs | undefined;
+    if (registry) {
+        checkSelfHostedRegistry(registry, dind, daemon.namespace, names);
+    }
+    return {
+        target: "kubernetes",
+        names,
+        dind,
+        registry: registry && secretRegistryFields(registry),
+        renderYamlToDirectory: renderYamlToDirectory === undefined ? undefined : nonEmptyString(renderYamlToDirectory, keyName("renderYamlToDirectory")),
+    };
+}
+
+function dockerProgram(values: Record<string, unknown>, names: ProgramNames, isSecret: (key: string) => boolean): DockerProgram {
+    const { selfHostedRegistry, target: _target, dockerHost, script, outputDirectory, outputVolume, ...daemonValues } = values;
+    for (const [name, value] of Object.entries({ outputDirectory, outputVolume })) {
+        if (script === undefined && value !== undefined) {
+            throw new InvalidArgumentError(keyName(name), value, `to be set only with ${keyName("script")} (it receives the script's files)`);
+        }
+    }
+    const dind = {
+        ...daemonValues,
+        client: script === undefined ? undefined : ({ script, outputDirectory, outputVolume } as LocalDindClientArgs),
+    } as LocalDindArgs;
+    const daemon = validateLocalDindArgs(dind, `${NAMESPACE}:`);
+    const section = registrySection(selfHostedRegistry, "docker");
+    // The registry's network carries the daemon's pulls, so it takes the daemon's MTU.
+    const registry = section && ({ ...section, mtu: dind.mtu } as LocalRegistryArgs);
+    if (registry) {
+        checkLocalRegistry(registry, dind, daemon.access, outputVolume, names);
+    }
+    return {
+        target: "docker",
+        names,
+        dind,
+        registry: registry && secretRegistryFields(registry),
+        dockerHost: dockerHost === undefined ? undefined : secretIf(isSecret(keyName("dockerHost")), nonEmptyString(dockerHost, keyName("dockerHost"))),
+    };
+}
+
+/** The registry's own checks that need its names, and its clashes with the daemon beside it. */
+function checkSelfHostedRegistry(registry: SelfHostedRegistryArgs, dind: DindDeploymentArgs, daemonNamespace: string | undefined, names: ProgramNames): void {
+    const settings = validateSelfHostedRegistryArgs(registry, REGISTRY_PREFIX);
+    const serviceName = settings.serviceName ?? names.registry;
+    const namespace = settings.namespace ?? names.registry;
+    const serverNames: ServerNames = { commonName: `${serviceName}.${namespace}.svc`, dnsNames: serviceDnsNames(serviceName, namespace), ipAddresses: [] };
+    checkBroughtCertificateNames(settings, serverNames, REGISTRY_PREFIX);
+    if (daemonNamespace === undefined && settings.namespace === names.daemon) {
+        throw new InvalidArgumentError(
+            `${REGISTRY_PREFIX}namespace`,
+            settings.namespace,
+            `a namespace other than the one the daemon creates, privileged, and which the registry would be deployed into before it exists (set ${keyName("namespace")} to share an existing one)`,
+        );
+    }
+    if (settings.namespace === undefined && daemonNamespace === names.registry) {
+        throw new InvalidArgumentError(
+            keyName("namespace"),
+            daemonNamespace,
+            `a namespace other than the one the registry creates, whose Pod Security level (restricted) refuses dind's privileged pods`,
+        );
+    }
+    checkDaemonWithRegistry(dind, { registryHost: `${serviceName}.${namespace}.svc:${REGISTRY_PORT}`, mode: settings.mode, caCertPem: STAND_IN_CA }, (args) =>
+        validateDindDeploymentArgs(args, `${NAMESPACE}:`),
+    );
+}
+
+/** The registry's own checks that need its names, and its clashes with the daemon beside it on one Docker host. */
+function checkLocalRegistry(
+    registry: LocalRegistryArgs,
+    dind: LocalDindArgs,
+    daemonAccess: ReturnType<typeof validateLocalDindArgs>["access"],
+    outputVolume: unknown,
+    names: ProgramNames,
+): void {
+    const settings = validateLocalRegistryArgs(registry, REGISTRY_PREFIX);
+    const alias = settings.alias ?? names.registry;
+    const published = settings.port !== undefined;
+    const serverNames: ServerNames = { commonName: alias, dnsNames: [alias, ...(published ? ["localhost"] : [])], ipAddresses: published ? [LOOPBACK] : [] };
+    checkBroughtCertificateNames(settings, serverNames, REGISTRY_PREFIX);
+    if (alias === names.daemon || alias === "localhost") {
+        // The daemon is `names.daemon` on the registry's network, and to itself localhost.
+        throw new InvalidArgumentError(`${REGISTRY_PREFIX}alias`, alias, `a name other than "${names.daemon}" and "localhost", by which the daemon would reach itself instead of the registry`);
+    }
+    if (published && daemonAccess.transport === "tls" && settings.port === daemonAccess.hostPort) {
+        throw new InvalidArgumentError(
+            `${REGISTRY_PREFIX}port`,
+            settings.port,
+            `a port other than the daemon's ${keyName("hostPort")} (${daemonAccess.hostPort}): both are published on ${LOOPBACK}`,
+        );
+    }
+    const daemonVolumes = [stackVolumeName(names.daemon, DAEMON_VOLUME_PURPOSE), outputVolume];
+    if (settings.volumeName !== undefined && daemonVolumes.includes(settings.volumeName)) {
+        throw new InvalidArgumentError(
+            `${REGISTRY_PREFIX}volumeName`,
+            settings.volumeName,
+            `a volume other than the daemon's data volume and ${keyName("outputVolume")}: the registry would write into theirs`,
+        );
+    }
+    const networkName = pulumi.output(alias);
+    checkDaemonWithRegistry(dind, { registryHost: `${alias}:${REGISTRY_PORT}`, mode: settings.mode, caCertPem: STAND_IN_CA, networkName }, (args) =>
+        validateLocalDindArgs(args, `${NAMESPACE}:`),
+    );
+}
+
+function secretIf(secret: boolean, value: string): pulumi.Input<string> {
+    return secret ? pulumi.secret(value) : value;
+}
+
+/**
+ * The checks a daemon component makes of its args and the registry wired to it, run
+ * before anything is registered with a stand-in for the registry, so their errors
+ * name config keys; and what the component would otherwise quietly drop: a trusted
+ * registry or a mirror that is the self-hosted registry itself.
+ */
+function checkDaemonWithRegistry<A extends DaemonArgs>(args: A, registry: RegistryWiring, validate: (args: A & { registry: RegistryWiring }) => unknown): void {
+    const trustedIndex = (args.registries ?? []).findIndex((trusted) => trusted.host.toLowerCase() === registry.registryHost);
+    if (trustedIndex !== -1) {
+        throw new InvalidArgumentError(
+            `${keyName("registries")}[${trustedIndex}].host`,
+            registry.registryHost,
+            `a host other than the self-hosted registry's (${keyName("selfHostedRegistry")} is trusted already, with its own CA)`,
+        );
+    }
+    const mirror = mirrorUrlFor(registry.registryHost);
+    const mirrorIndex = registry.mode === "mirror" ? (args.registryMirrors ?? []).findIndex((url) => url.replace(/\/$/, "").toLowerCase() === mirror) : -1;
+    if (mirrorIndex !== -1) {
+        throw new InvalidArgumentError(`${keyName("registryMirrors")}[${mirrorIndex}]`, mirror, `a mirror other than the self-hosted registry, which is the first mirror already`);
+    }
+    validate({ ...args, registry });
+}
+
+/**
+ * Runs the checks with every error named by its config key (the client's args are
+ * top-level keys), and with nothing of a key the stack holds as a secret in it:
+ * the error says what is wrong with the value, not what it is.
+ */
+function withoutSecretsInErrors<T>(isSecret: (key: string) => boolean, check: () => T): T {
+    try {
+        return check();
+    } catch (error) {
+        if (!(error instanceof InvalidArgumentError)) {
+            throw error;
+        }
+        const argument = error.argument.replace(/^dind:client\./, `${NAMESPACE}:`);
+        const key = /^[^.[]+/.exec(argument)![0];
+        const given = isSecret(key) && error.given !== undefined ? secretDescription(error.given) : error.given;
+        throw argument === error.argument && given === error.given ? error : new InvalidArgumentError(argument, given, error.expected);
+    }
+}
+
+function secretDescription(value: unknown): string {
+    if (typeof value === "string") {
+        return redacted(value);
+    }
+    return `a secret ${Array.isArray(value) ? "list" : value === null ? "null" : typeof value}`;
 }
 
 /** Values that must never be stored in plain text in state, wrapped as secrets after they were checked. */
@@ -111,85 +481,15 @@ function secretRegistryFields<
     };
 }
 
-/** Keys of `dind:selfHostedRegistry` besides `enabled`, per target. */
-const REGISTRY_KEYS = ["mode", "upstream", "upstreamUsername", "upstreamPassword", "upstreamCaCertPem", "cacheTtl", "users", "hostnames", "ipAddresses", "caCertPem", "caKeyPem", "tlsCertPem", "tlsKeyPem", "image"];
-const REGISTRY_TARGET_KEYS: Record<Target, string[]> = {
-    kubernetes: ["namespace", "serviceName", "serviceType", "awaitLoadBalancer", "storage", "resources"],
-    docker: ["alias", "port", "keepImageLocally", "volumeName"],
-};
-
-/**
- * Reads and checks the stack's `dind:*` configuration. `all` defaults to the
- * running stack's configuration; tests pass their own.
- */
-export function loadProgramConfig(all: Record<string, string> = pulumi.runtime.allConfig()): ProgramConfig {
-    const values = readNamespace(all);
-    const target = oneOf(values.target ?? "docker", TARGETS, keyName("target"));
-    const known = new Set([...SHARED_KEYS, ...TARGET_KEYS[target]]);
-    for (const name of Object.keys(values)) {
-        if (!known.has(name)) {
-            const otherTarget = TARGETS.find((t) => t !== target && TARGET_KEYS[t].includes(name));
-            throw new InvalidArgumentError(
-                keyName(name),
-                values[name],
-                otherTarget
-                    ? `no value with target ${target} (it is read with target ${otherTarget})`
-                    : `no such key: the keys are ${[...known].sort().map(keyName).join(", ")}`,
-            );
-        }
-    }
-
-    const { selfHostedRegistry, target: _target, dockerHost, renderYamlToDirectory, outputDirectory, outputVolume, script, ...daemonValues } = values;
-    if (script !== undefined && isConfigSecret(keyName("script"))) {
-        // The script is part of the pod spec or container command, readable by anyone who can read those.
-        throw new InvalidArgumentError(keyName("script"), "[secret]", "a plain value: read secrets in the script from a mounted Secret or the environment instead");
-    }
-    const registryValues = selfHostedRegistry === undefined ? undefined : registrySection(selfHostedRegistry, target);
-    const registryPrefix = `${keyName("selfHostedRegistry")}.`;
-
-    if (target === "kubernetes") {
-        const dind = { ...daemonValues, script } as DindDeploymentArgs;
-        validateDindDeploymentArgs(dind, `${NAMESPACE}:`);
-        if (registryValues) {
-            validateSelfHostedRegistryArgs(registryValues as SelfHostedRegistryArgs, registryPrefix);
-        }
-        return {
-            target,
-            dind,
-            registry: registryValues && secretRegistryFields(registryValues as SelfHostedRegistryArgs),
-            renderYamlToDirectory: renderYamlToDirectory === undefined ? undefined : nonEmptyString(renderYamlToDirectory, keyName("renderYamlToDirectory")),
-        };
-    }
-    if (script !== undefined) {
-        nonEmptyString(script, keyName("script"));
-    }
-    const dind = {
-        ...daemonValues,
-        client: script === undefined ? undefined : { script, outputDirectory, outputVolume },
-    } as LocalDindArgs;
-    for (const [name, value] of Object.entries({ outputDirectory, outputVolume })) {
-        if (script === undefined && value !== undefined) {
-            throw new InvalidArgumentError(keyName(name), value, "to be set only with dind:script (it receives the script's files)");
-        }
-    }
-    validateLocalDindArgs(dind, `${NAMESPACE}:`);
-    if (registryValues) {
-        validateLocalRegistryArgs(registryValues as LocalRegistryArgs, registryPrefix);
-    }
-    return {
-        target,
-        dind,
-        registry: registryValues && secretRegistryFields(registryValues as LocalRegistryArgs),
-        dockerHost: dockerHost === undefined ? undefined : String(dockerHost),
-    };
-}
-
 /** `selfHostedRegistry: { enabled: true, ...args }`; `enabled: false` (or absent) keeps the section for later. */
 function registrySection(value: unknown, target: Target): Record<string, unknown> | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
     const key = keyName("selfHostedRegistry");
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
         throw new InvalidArgumentError(key, value, "an object such as { enabled: true, mode: mirror }");
     }
-    const { enabled, ...args } = knownKeys(value as Record<string, unknown>, ["enabled", ...REGISTRY_KEYS, ...REGISTRY_TARGET_KEYS[target]], key);
+    const { enabled, ...args } = knownKeys(value as Record<string, unknown>, ["enabled", ...Object.keys(REGISTRY_KEYS[target])], key);
     return booleanValue(enabled ?? false, `${key}.enabled`) ? args : undefined;
 }

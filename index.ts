@@ -9,26 +9,18 @@ import * as k8s from "@pulumi/kubernetes";
 import { DockerProgram, KubernetesProgram, loadProgramConfig } from "./config";
 import { DindDeployment, LocalDind, LocalRegistry, SelfHostedRegistry } from "./components";
 
-/** Every check runs here, before the first resource is registered. */
+/** Every check, of the daemon and the registry together, runs here, before the first resource is registered. */
 const config = loadProgramConfig();
-/**
- * `<project>-<stack>`, also the namespace a DindDeployment creates, so one stack's daemon is easy to find
- * with kubectl; short enough that `<name>-registry` is still a valid Kubernetes name.
- */
-const name = `${pulumi.getProject()}-${pulumi.getStack()}`
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, "-")
-    .slice(0, 54)
-    .replace(/^-+|-+$/g, "");
 
 function onKubernetes(program: KubernetesProgram) {
+    const { names } = program;
     // Render mode writes every object to a directory (for GitOps) instead of applying it; Secrets are written in plain text.
     const provider = program.renderYamlToDirectory
-        ? new k8s.Provider(`${name}-render`, { renderYamlToDirectory: program.renderYamlToDirectory })
+        ? new k8s.Provider(`${names.daemon}-render`, { renderYamlToDirectory: program.renderYamlToDirectory })
         : undefined;
     const opts: pulumi.ComponentResourceOptions = provider ? { providers: [provider] } : {};
-    const registry = program.registry ? new SelfHostedRegistry(`${name}-registry`, program.registry, opts) : undefined;
-    const dind = new DindDeployment(name, { ...program.dind, registry }, opts);
+    const registry = program.registry ? new SelfHostedRegistry(names.registry, program.registry, opts) : undefined;
+    const dind = new DindDeployment(names.daemon, { ...program.dind, registry }, opts);
     return {
         target: program.target,
         namespace: dind.namespace,
@@ -45,12 +37,12 @@ function onKubernetes(program: KubernetesProgram) {
 }
 
 function onDocker(program: DockerProgram) {
-    const provider = program.dockerHost ? new docker.Provider(`${name}-docker`, { host: program.dockerHost }) : undefined;
+    const { names } = program;
+    const provider = program.dockerHost ? new docker.Provider(`${names.daemon}-docker`, { host: program.dockerHost }) : undefined;
     const opts: pulumi.ComponentResourceOptions = provider ? { providers: [provider] } : {};
-    // The daemon joins the registry's network, where it resolves the registry by its alias; the
-    // network carries the daemon's pulls, so it takes the daemon's MTU.
-    const registry = program.registry ? new LocalRegistry(`${name}-registry`, { ...program.registry, mtu: program.dind.mtu }, opts) : undefined;
-    const dind = new LocalDind(name, { ...program.dind, registry }, opts);
+    // The daemon joins the registry's network, where it resolves the registry by its alias.
+    const registry = program.registry ? new LocalRegistry(names.registry, program.registry, opts) : undefined;
+    const dind = new LocalDind(names.daemon, { ...program.dind, registry }, opts);
     return {
         target: program.target,
         dockerHost: dind.dockerHost,

@@ -5,8 +5,8 @@ import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { capture, captureFailure, sentAsSecret, valueOf } from "./harness";
 import { validateManifests } from "./kubernetesSchema";
-import { testCa, testCertificate } from "./pems";
-import { loadProgramConfig } from "../config";
+import { testCa, testCertificate, testServerCertificate } from "./pems";
+import { DockerProgram, KubernetesProgram, ProgramConfig, loadProgramConfig, programNames } from "../config";
 
 const ROOT = path.join(__dirname, "..");
 const PROGRAM = path.join(ROOT, "index.ts");
@@ -37,6 +37,17 @@ async function runProgram(config: Record<string, string>) {
 
 function containerNamed(captured: Awaited<ReturnType<typeof runProgram>>["captured"], suffix: string) {
     return captured.ofType("docker:index/container:Container").find((c) => c.name.endsWith(suffix))!;
+}
+
+function forTarget<T extends ProgramConfig["target"]>(target: T, config: ProgramConfig): Extract<ProgramConfig, { target: T }> {
+    assert.equal(config.target, target);
+    return config as Extract<ProgramConfig, { target: T }>;
+}
+
+/** A registry section bringing a server certificate for `dnsNames`, issued by testCa(). */
+function broughtCertificate(...dnsNames: string[]): Record<string, string> {
+    const server = testServerCertificate(...dnsNames);
+    return { caCertPem: testCa().certPem, tlsCertPem: server.certPem, tlsKeyPem: server.keyPem };
 }
 
 describe("the program", () => {
@@ -132,7 +143,12 @@ describe("the program", () => {
 
     describe("configuration errors", () => {
         const base = { "dind:target": "kubernetes" };
-        const cases: [string, Record<string, unknown>, RegExp][] = [
+        const docker = { "dind:target": "docker" };
+        const names = programNames();
+        const registry = (section: Record<string, unknown>) => ({ "dind:selfHostedRegistry": { enabled: true, ...section } });
+        const secretWord = "hunter22";
+        /** What the config holds, the message naming its key, and the keys the stack holds as secrets (never printed). */
+        const cases: [string, Record<string, unknown>, RegExp, string[]?][] = [
             ["an unknown target", { "dind:target": "nomad" }, /^dind:target: expected one of "kubernetes", "docker", got "nomad"/],
             ["a mirror without https", { ...base, "dind:registryMirrors": ["http://mirror:5000"] }, /^dind:registryMirrors\[0\]: expected an https/],
             ["a mirror with a path", { ...base, "dind:registryMirrors": ["https://mirror/cache"] }, /^dind:registryMirrors\[0\]: .*no path/],
@@ -153,16 +169,132 @@ describe("the program", () => {
             ["a cache TTL in days", { ...base, "dind:selfHostedRegistry": { enabled: true, cacheTtl: "7d" } }, /^dind:selfHostedRegistry\.cacheTtl: expected a Go duration/],
             ["an output directory without a script", { "dind:target": "docker", "dind:socketDirectory": "/run/dind", "dind:outputDirectory": "/srv" }, /^dind:outputDirectory: /],
             ["plaintext tcp on a Docker host", { "dind:target": "docker", "dind:transport": "tcp" }, /^dind:transport: /],
+            ["a bad output directory, named by its own key", { ...docker, "dind:socketDirectory": "/run/dind", "dind:script": "true", "dind:outputDirectory": "out" }, /^dind:outputDirectory: expected an absolute path/],
+            ["a blank script on a Docker host", { ...docker, "dind:socketDirectory": "/run/dind", "dind:script": " " }, /^dind:script: expected a non-empty string/],
+            ["an empty Docker host", { ...docker, "dind:dockerHost": "" }, /^dind:dockerHost: expected a non-empty string/],
+
+            // Keys that would reach an object's prototype, at any depth (JSON.parse makes __proto__ an own key).
+            ["a __proto__ key", { ...base, "dind:__proto__": '{"replicas":2}' }, /^dind:__proto__: expected no key named __proto__, constructor or prototype/],
+            ["a constructor key", { ...base, "dind:constructor": "x" }, /^dind:constructor: expected no key named __proto__/],
+            ["a __proto__ key in an object", { ...base, "dind:dockerStorage": '{"__proto__":{"persistent":true}}' }, /^dind:dockerStorage\.__proto__: expected no key named/],
+            ["a constructor key in a list", { ...base, "dind:registries": '[{"host":"r","constructor":{"x":1}}]' }, /^dind:registries\[0\]\.constructor: expected no key named/],
+            ["a prototype key deep in the registry section", { ...base, ...registry({ storage: { prototype: { size: "1Gi" } } }) }, /^dind:selfHostedRegistry\.storage\.prototype: expected no key named/],
+            ["a __proto__ key in the registry section", { ...docker, "dind:selfHostedRegistry": '{"enabled":true,"__proto__":{"port":1}}' }, /^dind:selfHostedRegistry\.__proto__: expected no key named/],
+
+            // A secret that would end up in plain text, whatever the key.
+            ["secret dockerd flags", { ...base, "dind:extraDockerdArgs": [`--label=token=${secretWord}`] }, /^dind:extraDockerdArgs: expected a plain value: dockerd's flags are part of the pod spec/, ["dind:extraDockerdArgs"]],
+            ["secret dockerd flags on a Docker host", { ...docker, "dind:extraDockerdArgs": [`--label=token=${secretWord}`] }, /^dind:extraDockerdArgs: expected a plain value/, ["dind:extraDockerdArgs"]],
+            ["a secret script on a Docker host", { ...docker, "dind:socketDirectory": "/run/dind", "dind:script": `docker login -p ${secretWord}` }, /^dind:script: expected a plain value: read secrets in the script/, ["dind:script"]],
+            ["a secret mirror", { ...base, "dind:registryMirrors": [`https://${secretWord}.example.com`] }, /^dind:registryMirrors: expected a plain value: it ends up in plain text/, ["dind:registryMirrors"]],
+            ["a secret registry list", { ...base, "dind:registries": [{ host: `${secretWord}:5000` }] }, /^dind:registries: expected a plain value/, ["dind:registries"]],
+            ["a secret namespace", { ...base, "dind:namespace": secretWord }, /^dind:namespace: expected a plain value/, ["dind:namespace"]],
+            ["a secret target", { "dind:target": secretWord }, /^dind:target: expected a plain value/, ["dind:target"]],
+            ["a secret node selector", { ...base, "dind:nodeSelector": { pool: secretWord } }, /^dind:nodeSelector: expected a plain value/, ["dind:nodeSelector"]],
+            ["a secret image", { ...base, "dind:dindImage": `${secretWord}/docker:29-dind` }, /^dind:dindImage: expected a plain value/, ["dind:dindImage"]],
+            ["a secret run id", { ...base, "dind:workload": "Job", "dind:script": "true", "dind:runId": secretWord }, /^dind:runId: expected a plain value/, ["dind:runId"]],
+            ["a secret socket directory", { ...docker, "dind:socketDirectory": `/run/${secretWord}` }, /^dind:socketDirectory: expected a plain value/, ["dind:socketDirectory"]],
+            ["a secret output volume", { ...docker, "dind:socketDirectory": "/run/dind", "dind:script": "true", "dind:outputVolume": secretWord }, /^dind:outputVolume: expected a plain value/, ["dind:outputVolume"]],
+            ["a secret render directory", { ...base, "dind:renderYamlToDirectory": `/srv/${secretWord}` }, /^dind:renderYamlToDirectory: expected a plain value/, ["dind:renderYamlToDirectory"]],
+
+            // Errors never print a secret: a secret section's values, a misspelt key's value, credentials.
+            ["a bad cache TTL in a secret registry section", { ...base, ...registry({ cacheTtl: secretWord, users: [] }) }, /^dind:selfHostedRegistry\.cacheTtl: expected a Go duration.*, got "a secret of 8 bytes"$/, ["dind:selfHostedRegistry"]],
+            ["a bad host name in a secret registry section", { ...docker, ...registry({ hostnames: [`${secretWord}_`] }) }, /^dind:selfHostedRegistry\.hostnames\[0\]: expected a DNS name.*, got "a secret of 9 bytes"$/, ["dind:selfHostedRegistry"]],
+            ["a bad mode in a secret registry section", { ...base, ...registry({ mode: secretWord }) }, /^dind:selfHostedRegistry\.mode: expected one of "mirror", "private", got "a secret of 8 bytes"$/, ["dind:selfHostedRegistry"]],
+            ["a port of the wrong type in a secret registry section", { ...docker, ...registry({ port: [secretWord] }) }, /^dind:selfHostedRegistry\.port: expected an integer from 1 to 65535, got "a secret list"$/, ["dind:selfHostedRegistry"]],
+            ["a secret Docker host that is empty", { ...docker, "dind:dockerHost": "" }, /^dind:dockerHost: expected a non-empty string, got "a secret of 0 bytes"$/, ["dind:dockerHost"]],
+            ["a misspelt key holding a password", { ...base, "dind:registryPassword": secretWord }, /^dind:registryPassword: expected no such key: the keys are .*, got "a value"$/],
+            ["a misspelt secret key", { ...base, "dind:selfHostedRegistri": { upstreamPassword: secretWord } }, /^dind:selfHostedRegistri: expected no such key/, ["dind:selfHostedRegistri"]],
+            ["a key of the other target holding credentials", { ...base, "dind:dockerHost": `ssh://ci:${secretWord}@build-host` }, /^dind:dockerHost: expected no value with target kubernetes \(it is read with target docker\), got "a value"$/],
+            ["credentials in a mirror URL", { ...base, "dind:registryMirrors": [`https://ci:${secretWord}@mirror.example.com`] }, /^dind:registryMirrors\[0\]: expected an https:\/\/ URL.*\(no path, query or credentials\)/],
+
+            // Checks of the daemon against the registry wired to it, named by config key, before the registry is declared.
+            ["a CA ConfigMap beside the self-hosted registry", { ...base, "dind:namespace": "ci", "dind:caConfigMapName": "cas", ...registry({}) }, /^dind:caConfigMapName: expected to be left out when registries carry caCertPem or a registry is wired in/],
+            ["a registry in the namespace the daemon creates", { ...base, ...registry({ namespace: names.daemon }) }, new RegExp(`^dind:selfHostedRegistry\\.namespace: expected a namespace other than the one the daemon creates.*, got "${names.daemon}"$`)],
+            ["a daemon in the namespace the registry creates", { ...base, "dind:namespace": names.registry, ...registry({}) }, new RegExp(`^dind:namespace: expected a namespace other than the one the registry creates.*, got "${names.registry}"$`)],
+            ["a trusted registry that is the self-hosted one", { ...base, "dind:registries": [{ host: `${names.registry}.${names.registry}.svc:5000` }], ...registry({}) }, /^dind:registries\[0\]\.host: expected a host other than the self-hosted registry's/],
+            ["a trusted registry that is the self-hosted one, with its own names", { ...base, "dind:namespace": "ci", "dind:registries": [{ host: "r.ci.svc:5000" }], ...registry({ serviceName: "r", namespace: "ci", mode: "private" }) }, /^dind:registries\[0\]\.host: /],
+            ["a mirror that is the self-hosted one", { ...base, "dind:registryMirrors": [`https://${names.registry}.${names.registry}.svc:5000/`], ...registry({}) }, /^dind:registryMirrors\[0\]: expected a mirror other than the self-hosted registry/],
+            ["a local registry on the daemon's host port", { ...docker, ...registry({ port: 2376 }) }, /^dind:selfHostedRegistry\.port: expected a port other than the daemon's dind:hostPort \(2376\).*, got 2376$/],
+            ["a local registry on a host port given", { ...docker, "dind:hostPort": 5001, ...registry({ port: 5001 }) }, /^dind:selfHostedRegistry\.port: expected a port other than the daemon's dind:hostPort \(5001\)/],
+            ["a local registry under the daemon's name", { ...docker, ...registry({ alias: names.daemon }) }, /^dind:selfHostedRegistry\.alias: expected a name other than .* by which the daemon would reach itself/],
+            ["a local registry called localhost", { ...docker, ...registry({ alias: "localhost" }) }, /^dind:selfHostedRegistry\.alias: expected a name other than/],
+            ["a trusted registry that is the local one", { ...docker, "dind:registries": [{ host: `${names.registry}:5000`, insecure: true }], ...registry({}) }, /^dind:registries\[0\]\.host: expected a host other than the self-hosted registry's/],
+            ["a local registry in the script's output volume", { ...docker, "dind:socketDirectory": "/run/dind", "dind:script": "true", "dind:outputVolume": "out", ...registry({ volumeName: "out" }) }, /^dind:selfHostedRegistry\.volumeName: expected a volume other than the daemon's data volume and dind:outputVolume/],
+            ["a mirror that is the local one", { ...docker, "dind:registryMirrors": [`https://${names.registry}:5000`], ...registry({}) }, /^dind:registryMirrors\[0\]: expected a mirror other than the self-hosted registry/],
+            ["a brought certificate without the Service's names", { ...base, ...registry(broughtCertificate("elsewhere.example.com")) }, /^dind:selfHostedRegistry\.tlsCertPem: expected a certificate whose subjectAltName has /],
+            ["a brought certificate without the local registry's alias", { ...docker, ...registry(broughtCertificate("elsewhere.example.com")) }, new RegExp(`^dind:selfHostedRegistry\\.tlsCertPem: expected a certificate whose subjectAltName has ${names.registry}`)],
         ];
-        for (const [what, config, message] of cases) {
+        for (const [what, config, message, secretKeys = []] of cases) {
             it(`reports ${what} by its key, before any resource is registered`, async () => {
-                pulumi.runtime.setAllConfig(asEngineConfig(config));
+                pulumi.runtime.setAllConfig(asEngineConfig(config), secretKeys);
                 delete require.cache[require.resolve(PROGRAM)];
                 const { error, registered } = await captureFailure(() => require(PROGRAM));
                 assert.match(error.message, message);
+                assert.ok(!error.message.includes(secretWord), `the error must not print ${secretWord}: ${error.message}`);
                 assert.equal(registered, 0);
             });
         }
+    });
+
+    describe("values as the engine hands them", () => {
+        it("keeps a string key's value as written, though it reads as a number or a boolean", () => {
+            const kubernetes: KubernetesProgram = forTarget("kubernetes", loadProgramConfig({ "dind:target": "kubernetes", "dind:namespace": "123", "dind:workload": "Job", "dind:script": "true", "dind:runId": "20261202" }));
+            assert.equal(kubernetes.dind.namespace, "123");
+            assert.equal(kubernetes.dind.script, "true");
+            assert.equal(kubernetes.dind.runId, "20261202");
+            const docker: DockerProgram = forTarget("docker", loadProgramConfig({ "dind:target": "docker", "dind:socketDirectory": "/run/dind", "dind:script": "false", "dind:outputVolume": "1e3", "dind:dockerHost": "null" }));
+            assert.equal(docker.dind.client?.script, "false");
+            assert.equal(docker.dind.client?.outputVolume, "1e3");
+            assert.equal(docker.dockerHost, "null");
+        });
+
+        it("parses the other keys' JSON, and leaves what is not JSON for the check to show", () => {
+            const config = forTarget("kubernetes", loadProgramConfig({ "dind:target": "kubernetes", "dind:replicas": "2", "dind:networkPolicy": "false", "dind:dockerStorage": '{"size":"5Gi"}' }));
+            assert.equal(config.dind.replicas, 2);
+            assert.equal(config.dind.networkPolicy, false);
+            assert.deepEqual(config.dind.dockerStorage, { size: "5Gi" });
+            assert.throws(() => loadProgramConfig({ "dind:target": "kubernetes", "dind:replicas": "two" }), { message: /^dind:replicas: expected an integer from 0 to 1000, got "two"$/ });
+        });
+
+        it("names the registry host the components derive, so a daemon's check against it holds", async () => {
+            for (const file of ["Pulumi.cluster.yaml", "Pulumi.dev.yaml"]) {
+                const { outputs } = await runProgram(stackConfig(file));
+                const host = await valueOf<string>(outputs.registryHost);
+                const values = stackConfigValues(file);
+                assert.throws(
+                    () => loadProgramConfig(asEngineConfig({ ...values, "dind:registries": [...((values["dind:registries"] as unknown[]) ?? []), { host }] })),
+                    { message: /^dind:registries\[\d\]\.host: expected a host other than the self-hosted registry's/ },
+                    file,
+                );
+            }
+        });
+
+        it("names the daemon's data volume as LocalDind does, so a registry cannot write into it", async () => {
+            const { outputs } = await runProgram(stackConfig("Pulumi.dev.yaml"));
+            const volumeName = await valueOf<string>(outputs.volumeName);
+            const values = stackConfigValues("Pulumi.dev.yaml");
+            const section = { ...(values["dind:selfHostedRegistry"] as object), volumeName };
+            assert.throws(() => loadProgramConfig(asEngineConfig({ ...values, "dind:selfHostedRegistry": section })), {
+                message: new RegExp(`^dind:selfHostedRegistry\\.volumeName: expected a volume other than the daemon's data volume.*, got "${volumeName}"$`),
+            });
+        });
+
+        it("passes a Docker host the stack holds as a secret to the provider only as a secret", async () => {
+            pulumi.runtime.setAllConfig({ "dind:target": "docker", "dind:dockerHost": "ssh://ci@build-host" }, ["dind:dockerHost"]);
+            delete require.cache[require.resolve(PROGRAM)];
+            const captured = await capture(() => require(PROGRAM));
+            const provider = captured.only("pulumi:providers:docker");
+            assert.equal(provider.inputs.host, "ssh://ci@build-host");
+            assert.ok(sentAsSecret(provider, "host"));
+        });
+
+        it("accepts a registry section the stack holds as a secret, as `config set --secret --path` stores it", () => {
+            const config = loadProgramConfig(
+                { "dind:target": "kubernetes", "dind:selfHostedRegistry": JSON.stringify({ enabled: true, mode: "private", users: [{ username: "ci", password: "hunter22" }] }) },
+                (key) => key === "dind:selfHostedRegistry",
+            );
+            assert.ok(pulumi.Output.isInstance(config.registry?.users?.[0].password));
+        });
     });
 
     describe("secrets in configuration", () => {
