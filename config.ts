@@ -5,12 +5,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DaemonArgs, RegistryWiring, mirrorUrlFor } from "./components/daemon";
-import { DindDeploymentArgs, validateDindDeploymentArgs } from "./components/dindDeployment";
+import { DindDeploymentArgs, DindDeploymentSettings, validateDindDeploymentArgs, validateDindDeploymentName } from "./components/dindDeployment";
 import { LOOPBACK, stackVolumeName } from "./components/dockerHost";
 import { LocalDindArgs, LocalDindClientArgs, validateLocalDindArgs } from "./components/localDind";
-import { LocalRegistryArgs, validateLocalRegistryArgs } from "./components/localRegistry";
-import { REGISTRY_PORT, ServerNames, checkBroughtCertificateNames, serviceDnsNames } from "./components/registrySettings";
-import { SelfHostedRegistryArgs, validateSelfHostedRegistryArgs } from "./components/selfHostedRegistry";
+import { LOCAL_REGISTRY_ARG_KEYS, LocalRegistryArgs, localRegistryServerNames, validateLocalRegistryArgs } from "./components/localRegistry";
+import { REGISTRY_PORT, checkBroughtCertificateNames } from "./components/registrySettings";
+import { SELF_HOSTED_REGISTRY_ARG_KEYS, SelfHostedRegistryArgs, selfHostedRegistryNames, validateSelfHostedRegistryArgs } from "./components/selfHostedRegistry";
 import { InvalidArgumentError, booleanValue, knownKeys, nonEmptyString, oneOf, redacted } from "./components/validation";
 
 export type Target = "kubernetes" | "docker";
@@ -122,49 +122,9 @@ export function configKeys(target: Target): string[] {
  * The keys of `dind:selfHostedRegistry` besides `enabled`. On Docker the registry's network is
  * its own, and its MTU is the daemon's (dind:mtu), whose traffic it carries.
  */
-const REGISTRY_KEYS: { [T in Target]: Record<T extends "kubernetes" ? keyof SelfHostedRegistryArgs : Exclude<keyof LocalRegistryArgs, "networkName" | "mtu">, true> } = {
-    kubernetes: {
-        mode: true,
-        upstream: true,
-        upstreamUsername: true,
-        upstreamPassword: true,
-        upstreamCaCertPem: true,
-        cacheTtl: true,
-        users: true,
-        hostnames: true,
-        ipAddresses: true,
-        caCertPem: true,
-        caKeyPem: true,
-        tlsCertPem: true,
-        tlsKeyPem: true,
-        image: true,
-        namespace: true,
-        serviceName: true,
-        serviceType: true,
-        awaitLoadBalancer: true,
-        storage: true,
-        resources: true,
-    },
-    docker: {
-        mode: true,
-        upstream: true,
-        upstreamUsername: true,
-        upstreamPassword: true,
-        upstreamCaCertPem: true,
-        cacheTtl: true,
-        users: true,
-        hostnames: true,
-        ipAddresses: true,
-        caCertPem: true,
-        caKeyPem: true,
-        tlsCertPem: true,
-        tlsKeyPem: true,
-        image: true,
-        alias: true,
-        port: true,
-        keepImageLocally: true,
-        volumeName: true,
-    },
+const REGISTRY_KEYS: Record<Target, readonly string[]> = {
+    kubernetes: SELF_HOSTED_REGISTRY_ARG_KEYS,
+    docker: LOCAL_REGISTRY_ARG_KEYS.filter((key) => key !== "networkName" && key !== "mtu"),
 };
 
 /**
@@ -306,11 +266,10 @@ export function loadProgramConfig(
 function kubernetesProgram(values: Record<string, unknown>, names: ProgramNames): KubernetesProgram {
     const { selfHostedRegistry, target: _target, renderYamlToDirectory, ...daemonValues } = values;
     const dind = daemonValues as DindDeploymentArgs;
-    const daemon = validateDindDeploymentArgs(dind, `${NAMESPACE}:`);
     const registry = registrySection(selfHostedRegistry, "kubernetes") as SelfHostedRegistryArgs | undefined;
-    if (registry) {
-        checkSelfHostedRegistry(registry, dind, daemon.namespace, names);
-    }
+    // With a registry, the daemon's args are checked once, with the registry wired in as it will be.
+    const daemon = registry ? checkSelfHostedRegistry(registry, dind, names) : validateDindDeploymentArgs(dind, `${NAMESPACE}:`);
+    validateDindDeploymentName(names.daemon, daemon);
     return {
         target: "kubernetes",
         names,
@@ -331,12 +290,13 @@ function dockerProgram(values: Record<string, unknown>, names: ProgramNames, isS
         ...daemonValues,
         client: script === undefined ? undefined : ({ script, outputDirectory, outputVolume } as LocalDindClientArgs),
     } as LocalDindArgs;
-    const daemon = validateLocalDindArgs(dind, `${NAMESPACE}:`);
     const section = registrySection(selfHostedRegistry, "docker");
     // The registry's network carries the daemon's pulls, so it takes the daemon's MTU.
     const registry = section && ({ ...section, mtu: dind.mtu } as LocalRegistryArgs);
     if (registry) {
-        checkLocalRegistry(registry, dind, daemon.access, outputVolume, names);
+        checkLocalRegistry(registry, dind, outputVolume, names);
+    } else {
+        validateLocalDindArgs(dind, `${NAMESPACE}:`);
     }
     return {
         target: "docker",
@@ -348,12 +308,11 @@ function dockerProgram(values: Record<string, unknown>, names: ProgramNames, isS
 }
 
 /** The registry's own checks that need its names, and its clashes with the daemon beside it. */
-function checkSelfHostedRegistry(registry: SelfHostedRegistryArgs, dind: DindDeploymentArgs, daemonNamespace: string | undefined, names: ProgramNames): void {
+function checkSelfHostedRegistry(registry: SelfHostedRegistryArgs, dind: DindDeploymentArgs, names: ProgramNames): DindDeploymentSettings {
+    const daemonNamespace = dind.namespace;
     const settings = validateSelfHostedRegistryArgs(registry, REGISTRY_PREFIX);
-    const serviceName = settings.serviceName ?? names.registry;
-    const namespace = settings.namespace ?? names.registry;
-    const serverNames: ServerNames = { commonName: `${serviceName}.${namespace}.svc`, dnsNames: serviceDnsNames(serviceName, namespace), ipAddresses: [] };
-    checkBroughtCertificateNames(settings, serverNames, REGISTRY_PREFIX);
+    const own = selfHostedRegistryNames(names.registry, settings);
+    checkBroughtCertificateNames(settings, own.serverNames, REGISTRY_PREFIX);
     if (daemonNamespace === undefined && settings.namespace === names.daemon) {
         throw new InvalidArgumentError(
             `${REGISTRY_PREFIX}namespace`,
@@ -368,7 +327,7 @@ function checkSelfHostedRegistry(registry: SelfHostedRegistryArgs, dind: DindDep
             `a namespace other than the one the registry creates, whose Pod Security level (restricted) refuses dind's privileged pods`,
         );
     }
-    checkDaemonWithRegistry(dind, { registryHost: `${serviceName}.${namespace}.svc:${REGISTRY_PORT}`, mode: settings.mode, caCertPem: STAND_IN_CA }, (args) =>
+    return checkDaemonWithRegistry(dind, { registryHost: own.registryHost, mode: settings.mode, caCertPem: STAND_IN_CA }, (args) =>
         validateDindDeploymentArgs(args, `${NAMESPACE}:`),
     );
 }
@@ -377,15 +336,18 @@ function checkSelfHostedRegistry(registry: SelfHostedRegistryArgs, dind: DindDep
 function checkLocalRegistry(
     registry: LocalRegistryArgs,
     dind: LocalDindArgs,
-    daemonAccess: ReturnType<typeof validateLocalDindArgs>["access"],
     outputVolume: unknown,
     names: ProgramNames,
 ): void {
     const settings = validateLocalRegistryArgs(registry, REGISTRY_PREFIX);
     const alias = settings.alias ?? names.registry;
+    const daemonAccess = checkDaemonWithRegistry(
+        dind,
+        { registryHost: `${alias}:${REGISTRY_PORT}`, mode: settings.mode, caCertPem: STAND_IN_CA, networkName: pulumi.output(alias) },
+        (args) => validateLocalDindArgs(args, `${NAMESPACE}:`),
+    ).access;
     const published = settings.port !== undefined;
-    const serverNames: ServerNames = { commonName: alias, dnsNames: [alias, ...(published ? ["localhost"] : [])], ipAddresses: published ? [LOOPBACK] : [] };
-    checkBroughtCertificateNames(settings, serverNames, REGISTRY_PREFIX);
+    checkBroughtCertificateNames(settings, localRegistryServerNames(alias, published), REGISTRY_PREFIX);
     if (alias === names.daemon || alias === "localhost") {
         // The daemon is `names.daemon` on the registry's network, and to itself localhost.
         throw new InvalidArgumentError(`${REGISTRY_PREFIX}alias`, alias, `a name other than "${names.daemon}" and "localhost", by which the daemon would reach itself instead of the registry`);
@@ -405,10 +367,6 @@ function checkLocalRegistry(
             `a volume other than the daemon's data volume and ${keyName("outputVolume")}: the registry would write into theirs`,
         );
     }
-    const networkName = pulumi.output(alias);
-    checkDaemonWithRegistry(dind, { registryHost: `${alias}:${REGISTRY_PORT}`, mode: settings.mode, caCertPem: STAND_IN_CA, networkName }, (args) =>
-        validateLocalDindArgs(args, `${NAMESPACE}:`),
-    );
 }
 
 function secretIf(secret: boolean, value: string): pulumi.Input<string> {
@@ -421,7 +379,7 @@ function secretIf(secret: boolean, value: string): pulumi.Input<string> {
  * name config keys; and what the component would otherwise quietly drop: a trusted
  * registry or a mirror that is the self-hosted registry itself.
  */
-function checkDaemonWithRegistry<A extends DaemonArgs>(args: A, registry: RegistryWiring, validate: (args: A & { registry: RegistryWiring }) => unknown): void {
+function checkDaemonWithRegistry<A extends DaemonArgs, S>(args: A, registry: RegistryWiring, validate: (args: A & { registry: RegistryWiring }) => S): S {
     const trustedIndex = (args.registries ?? []).findIndex((trusted) => trusted.host.toLowerCase() === registry.registryHost);
     if (trustedIndex !== -1) {
         throw new InvalidArgumentError(
@@ -435,7 +393,7 @@ function checkDaemonWithRegistry<A extends DaemonArgs>(args: A, registry: Regist
     if (mirrorIndex !== -1) {
         throw new InvalidArgumentError(`${keyName("registryMirrors")}[${mirrorIndex}]`, mirror, `a mirror other than the self-hosted registry, which is the first mirror already`);
     }
-    validate({ ...args, registry });
+    return validate({ ...args, registry });
 }
 
 /**
@@ -490,6 +448,6 @@ function registrySection(value: unknown, target: Target): Record<string, unknown
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
         throw new InvalidArgumentError(key, value, "an object such as { enabled: true, mode: mirror }");
     }
-    const { enabled, ...args } = knownKeys(value as Record<string, unknown>, ["enabled", ...Object.keys(REGISTRY_KEYS[target])], key);
+    const { enabled, ...args } = knownKeys(value as Record<string, unknown>, ["enabled", ...REGISTRY_KEYS[target]], key);
     return booleanValue(enabled ?? false, `${key}.enabled`) ? args : undefined;
 }

@@ -13,7 +13,7 @@ import {
     mtu as validMtu,
     oneOf,
     optional,
-    pemCertificateInput,
+    caCertificatesInput,
     registryHost,
 } from "./validation";
 import { extraDockerdArg } from "./dockerdFlags";
@@ -126,27 +126,15 @@ export function clientEnvironment(transport: Transport, dockerHost: string): Rec
     return env;
 }
 
-export interface DockerdOptions {
-    transport: Transport;
-    /** Registry mirrors, in the order dockerd tries them. */
-    registryMirrors: string[];
-    /** Registries reached without TLS verification. */
-    insecureRegistries: string[];
-    /** MTU of the default bridge and of networks users create. */
-    mtu?: number;
-    /** Flags appended as given. */
-    extraArgs: string[];
-}
-
 /**
- * dockerd's command line, beginning with `dockerd` so the official image's
- * entrypoint runs it as given (through its `dind` wrapper) and adds no TLS or
- * ports of its own.
+ * dockerd's command line for validated settings, beginning with `dockerd` so the
+ * official image's entrypoint runs it as given (through its `dind` wrapper) and
+ * adds no TLS or ports of its own. Every flag this package sets is written here.
  */
-export function dockerdArgs(options: DockerdOptions): string[] {
-    const { hosts } = daemonEndpoints(options.transport);
+export function dockerdArgs(transport: Transport, settings: DaemonSettings): string[] {
+    const { hosts } = daemonEndpoints(transport);
     const args = ["dockerd", ...hosts.map((host) => `--host=${host}`)];
-    if (options.transport === "tls") {
+    if (transport === "tls") {
         const file = (name: string) => `${SERVER_CERT_DIR}/${name}`;
         args.push(
             "--tlsverify",
@@ -158,13 +146,13 @@ export function dockerdArgs(options: DockerdOptions): string[] {
         // Without it dockerd warns about an unauthenticated TCP API and sleeps ~16 s at start.
         args.push("--tls=false");
     }
-    args.push(...options.registryMirrors.map((mirror) => `--registry-mirror=${mirror}`));
-    args.push(...options.insecureRegistries.map((host) => `--insecure-registry=${host}`));
-    if (options.mtu !== undefined) {
+    args.push(...settings.registryMirrors.map((mirror) => `--registry-mirror=${mirror}`));
+    args.push(...settings.registries.filter((r) => r.insecure).map((r) => `--insecure-registry=${r.host}`));
+    if (settings.mtu !== undefined) {
         // --mtu alone only reaches the default bridge; networks users create would stay at 1500.
-        args.push(`--mtu=${options.mtu}`, `--default-network-opt=bridge=com.docker.network.driver.mtu=${options.mtu}`);
+        args.push(`--mtu=${settings.mtu}`, `--default-network-opt=bridge=com.docker.network.driver.mtu=${settings.mtu}`);
     }
-    args.push(...options.extraArgs);
+    args.push(...settings.extraDockerdArgs);
     return args;
 }
 
@@ -243,30 +231,47 @@ export interface DaemonArgs {
     extraDockerdArgs?: string[];
 }
 
-/** Validates the daemon arguments; `prefix` names where they came from (`args` or a config key). */
-export function validateDaemonArgs(args: DaemonArgs, prefix: string): DaemonSettings {
+/**
+ * Validates the daemon arguments, with `registry` (a registry this package deploys)
+ * wired in: its CA trusted and, for a mirror, first among the mirrors. `prefix`
+ * names where they came from (`args.` or a config namespace).
+ */
+export function validateDaemonArgs(args: DaemonArgs, prefix: string, registry?: RegistryWiring): DaemonSettings {
     const registryMirrors = arrayOf(args.registryMirrors ?? [], `${prefix}registryMirrors`, mirrorUrl);
     const registries = arrayOf(args.registries ?? [], `${prefix}registries`, (entry, argument) => {
-        const registry = knownKeys(entry as RegistryTrust, ["host", "caCertPem", "insecure"], argument);
+        const trust = knownKeys(entry as RegistryTrust, ["host", "caCertPem", "insecure"], argument);
+        const insecure = trust.insecure === undefined ? false : booleanValue(trust.insecure, `${argument}.insecure`);
+        if (insecure && trust.caCertPem !== undefined) {
+            throw new InvalidArgumentError(`${argument}.caCertPem`, "a value", `nothing with ${argument}.insecure true: dockerd verifies nothing for an insecure registry, so the CA would be ignored`);
+        }
         return {
-            host: registryHost(registry.host, `${argument}.host`),
-            caCertPem: registry.caCertPem === undefined ? undefined : pemCertificateInput(registry.caCertPem, `${argument}.caCertPem`),
-            insecure: registry.insecure === undefined ? false : booleanValue(registry.insecure, `${argument}.insecure`),
+            host: registryHost(trust.host, `${argument}.host`),
+            caCertPem: trust.caCertPem === undefined ? undefined : caCertificatesInput(trust.caCertPem, `${argument}.caCertPem`),
+            insecure,
         };
     });
-    const seen = new Set<string>();
-    registries.forEach((registry, index) => {
-        if (seen.has(registry.host)) {
-            throw new InvalidArgumentError(`${prefix}registries[${index}].host`, registry.host, "each host once");
+    registries.forEach((trust, index) => {
+        if (registries.findIndex((other) => sameHost(other.host, trust.host)) !== index) {
+            throw new InvalidArgumentError(`${prefix}registries[${index}].host`, trust.host, "each host once");
         }
-        seen.add(registry.host);
     });
-    return {
+    registryMirrors.forEach((mirror, index) => {
+        const insecure = registries.findIndex((trust) => trust.insecure && sameHost(trust.host, new URL(mirror).host));
+        if (insecure !== -1) {
+            throw new InvalidArgumentError(`${prefix}registryMirrors[${index}]`, mirror, `a mirror verified over TLS: ${prefix}registries[${insecure}] marks its host insecure, which would let dockerd skip verifying it`);
+        }
+    });
+    const settings = {
         registryMirrors,
         registries,
         mtu: optional(args.mtu, `${prefix}mtu`, validMtu),
         extraDockerdArgs: arrayOf(args.extraDockerdArgs ?? [], `${prefix}extraDockerdArgs`, extraDockerdArg),
     };
+    return registry === undefined ? settings : withRegistry(settings, registry, prefix);
+}
+
+function sameHost(a: string, b: string): boolean {
+    return a.toLowerCase() === b.toLowerCase();
 }
 
 export function validateTransport(value: unknown, argument: string): Transport {
@@ -275,17 +280,6 @@ export function validateTransport(value: unknown, argument: string): Transport {
 
 export function validateTimeoutSeconds(value: unknown, argument: string): number {
     return integerInRange(value, 1, 3600, argument);
-}
-
-/** The dockerd command line for validated settings. */
-export function dockerdArgsFor(transport: Transport, settings: DaemonSettings): string[] {
-    return dockerdArgs({
-        transport,
-        registryMirrors: settings.registryMirrors,
-        insecureRegistries: settings.registries.filter((r) => r.insecure).map((r) => r.host),
-        mtu: settings.mtu,
-        extraArgs: settings.extraDockerdArgs,
-    });
 }
 
 /**
@@ -317,20 +311,23 @@ export function mirrorUrlFor(registryHost: string): string {
 
 /**
  * Adds a deployed registry to validated daemon settings: its CA is trusted, and
- * a mirror goes first in the mirror list.
+ * a mirror goes first in the mirror list. The same host given again by the user
+ * would be overridden, so it is refused.
  */
-export function withRegistry(settings: DaemonSettings, registry: RegistryWiring | undefined): DaemonSettings {
-    if (!registry) {
-        return settings;
+function withRegistry(settings: DaemonSettings, registry: RegistryWiring, prefix: string): DaemonSettings {
+    const trusted = settings.registries.findIndex((r) => sameHost(r.host, registry.registryHost));
+    if (trusted !== -1) {
+        throw new InvalidArgumentError(`${prefix}registries[${trusted}].host`, settings.registries[trusted].host, `a host other than ${prefix}registry's, which is trusted already with its own CA`);
     }
     const mirror = mirrorUrlFor(registry.registryHost);
+    const mirrored = settings.registryMirrors.findIndex((url) => sameHost(url, mirror));
+    if (mirrored !== -1) {
+        const why = registry.mode === "mirror" ? "which is the first mirror already" : "a private registry, which serves no mirror";
+        throw new InvalidArgumentError(`${prefix}registryMirrors[${mirrored}]`, settings.registryMirrors[mirrored], `a mirror other than ${prefix}registry, ${why}`);
+    }
     return {
         ...settings,
-        registryMirrors:
-            registry.mode === "mirror" ? [mirror, ...settings.registryMirrors.filter((m) => m !== mirror)] : settings.registryMirrors,
-        registries: [
-            { host: registry.registryHost, caCertPem: registry.caCertPem, insecure: false },
-            ...settings.registries.filter((r) => r.host !== registry.registryHost),
-        ],
+        registryMirrors: registry.mode === "mirror" ? [mirror, ...settings.registryMirrors] : settings.registryMirrors,
+        registries: [{ host: registry.registryHost, caCertPem: registry.caCertPem, insecure: false }, ...settings.registries],
     };
 }

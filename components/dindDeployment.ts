@@ -1,35 +1,36 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { createDaemonTls } from "./certificates";
-import { KeptClaimSpec, createKeptClaim, createPodSecurityNamespace, deploymentStrategy, keptClaimName } from "./keptObjects";
 import {
-    CERTS_D,
     CLIENT_CERT_DIR,
     DEFAULT_CLI_IMAGE,
     DEFAULT_DIND_IMAGE,
-    DOCKER_DATA_DIR,
     DaemonArgs,
     DaemonSettings,
     RegistryWiring,
-    SERVER_CERT_DIR,
     SOCKET_DIR,
     TLS_FILES,
-    TLS_PORT,
     TRUSTED_CA_DIR,
-    TRUSTING_SSL_CERT_DIR,
     Transport,
-    clientCommand,
-    clientEnvironment,
     daemonEndpoints,
-    daemonReadyCommand,
-    dockerdArgsFor,
     registryCaKey,
-    registryCaRelativePath,
     validateDaemonArgs,
     validateTimeoutSeconds,
     validateTransport,
-    withRegistry,
 } from "./daemon";
+import {
+    DindPodObjects,
+    TLS_SECRET_ITEMS,
+    denyIngressPolicyArgs,
+    dindDeploymentArgs,
+    dindJobArgs,
+    dindPodTemplate,
+    mountedRegistryCas,
+    registryCaData,
+} from "./dindPod";
+import { ClaimSource, claimFor, createPodSecurityNamespace, keptClaimName } from "./keptObjects";
+import { autonamePrefix, configMapKey, labelKey, labelMap, labelValue, maxNameForJob } from "./kubernetesNames";
+import { componentLabels } from "./kubernetesPod";
 import {
     ContainerResources,
     InvalidArgumentError,
@@ -38,6 +39,7 @@ import {
     booleanValue,
     containerResources,
     integerInRange,
+    knownArgs,
     knownKeys,
     kubernetesName,
     lowerCaseDnsName,
@@ -46,7 +48,7 @@ import {
     optional,
     quantity,
     refuseBesideExistingClaim,
-    stringMap,
+    registryHost,
 } from "./validation";
 
 export type Workload = "Deployment" | "Job";
@@ -60,7 +62,7 @@ export interface DockerStorageArgs {
     existingClaimName?: string;
     /** Size limit of the emptyDir, or size of the claim created. Default "20Gi". */
     size?: string;
-    /** StorageClass of the claim created. Default the cluster's default class. */
+    /** StorageClass of the claim created, with `persistent` (an emptyDir has none). Default the cluster's default class. */
     storageClass?: string;
 }
 
@@ -72,13 +74,6 @@ export interface TlsSecretsArgs {
     client: string;
 }
 
-/** Where each file dockerd and the docker CLI read comes from in a `kubernetes.io/tls` Secret. */
-const TLS_SECRET_ITEMS = [
-    { key: "ca.crt", path: TLS_FILES.ca },
-    { key: "tls.crt", path: TLS_FILES.cert },
-    { key: "tls.key", path: TLS_FILES.key },
-];
-
 /** A volume in the client container that keeps what the script writes beyond the pod's life. */
 export interface OutputVolumeArgs {
     /** Mount an existing PersistentVolumeClaim instead of creating one. Default: create `${name}-output`, kept by `destroy` and found again by the next `up`. */
@@ -87,7 +82,7 @@ export interface OutputVolumeArgs {
     size?: string;
     /** StorageClass of the claim created. Default the cluster's default class. */
     storageClass?: string;
-    /** Where the client sees it; also the script's working directory. Default "/output". */
+    /** Where the client sees it, clear of the client's own mounts; also the script's working directory. Default "/output". */
     mountPath?: string;
 }
 
@@ -96,7 +91,7 @@ export interface DindDeploymentArgs extends DaemonArgs {
     namespace?: string;
     /** `Deployment` for a long-running daemon, `Job` for one-shot work that ends with the script. Default "Deployment". */
     workload?: Workload;
-    /** Pods of a Deployment, each with its own daemon. Default 1. */
+    /** Pods of a Deployment, each with its own daemon (a Deployment only: a Job runs one pod). Default 1. */
     replicas?: number;
     /** How the client reaches the daemon: `unix` socket, mutual `tls` on 2376, or plaintext `tcp` on 127.0.0.1:2375. Default "unix". */
     transport?: Transport;
@@ -112,7 +107,7 @@ export interface DindDeploymentArgs extends DaemonArgs {
     nativeSidecar?: boolean;
     /** How long the daemon may take to answer: its startup probe, or the client's wait without a native sidecar. Default 120. */
     startupTimeoutSeconds?: number;
-    /** How long a Job may run before Kubernetes stops it and `pulumi up` reports it failed (also when dockerd never starts). Default 3600. */
+    /** How long a Job may run before Kubernetes stops it and `pulumi up` reports it failed (also when dockerd never starts); a Job only. Default 3600. */
     jobTimeoutSeconds?: number;
     /** Any new value runs a Job again that succeeded (a failed one runs again on the next `up` by itself). Default none. */
     runId?: string;
@@ -122,24 +117,25 @@ export interface DindDeploymentArgs extends DaemonArgs {
     output?: OutputVolumeArgs;
     /** A registry deployed by this package: its CA is trusted and, in mirror mode, it is the first mirror. Default none. */
     registry?: RegistryWiring;
-    /** An existing ConfigMap holding the CA of each of `registries` without `caCertPem`, under the key `<host>.crt` (':' as '_'). Default none. */
+    /** An existing ConfigMap holding the CA of each of `registries` that is not insecure (none may carry `caCertPem`), under the key `<host>.crt` (':' as '_'). Default none. */
     caConfigMapName?: string;
-    /** Also trust the registry CAs in the client container, through SSL_CERT_DIR. Default true. */
+    /** Also trust the registry CAs in the client container, through SSL_CERT_DIR; only with a registry CA (`registries[].caCertPem`, `caConfigMapName` or `registry`). Default true. */
     clientTrustsRegistryCas?: boolean;
     /** Resources of the dockerd container. Default requests 250m/512Mi, memory limit 4Gi. */
     dindResources?: ContainerResources;
     /** Resources of the client container. Default requests 50m/64Mi, memory limit 512Mi. */
     clientResources?: ContainerResources;
-    /** Node labels the pods must match. Default none. */
+    /** Node labels the pods must match (label keys and values). Default none. */
     nodeSelector?: Record<string, string>;
-    /** Tolerations of the pods, e.g. for nodes reserved to privileged workloads. Default none. */
+    /** Tolerations of the pods, e.g. for nodes reserved to privileged workloads; `tolerationSeconds` only with effect NoExecute. Default none. */
     tolerations?: k8s.types.input.core.v1.Toleration[];
     /** Deny all ingress to the pods with a NetworkPolicy (the daemon's API is root on the node). Default true. */
     networkPolicy?: boolean;
 }
 
+
 /** DindDeploymentArgs with defaults applied and every value checked. */
-interface DindSettings {
+export interface DindDeploymentSettings {
     namespace?: string;
     workload: Workload;
     replicas: number;
@@ -182,24 +178,53 @@ const DEFAULTS = {
     clientResources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "512Mi" } },
 };
 
-/** Names of the pod's volumes. */
-const VOLUME = {
-    data: "docker-data",
-    socket: "docker-socket",
-    serverTls: "server-tls",
-    clientTls: "client-tls",
-    registryCas: "registry-cas",
-    trustedCas: "trusted-cas",
-    output: "output",
-} as const;
+/** Every argument, so a misspelt one is refused; the compiler keeps the list and the interface the same. */
+const ARGUMENTS = Object.keys({
+    namespace: true,
+    workload: true,
+    replicas: true,
+    transport: true,
+    tlsSecrets: true,
+    dindImage: true,
+    cliImage: true,
+    script: true,
+    nativeSidecar: true,
+    startupTimeoutSeconds: true,
+    jobTimeoutSeconds: true,
+    runId: true,
+    dockerStorage: true,
+    output: true,
+    registry: true,
+    caConfigMapName: true,
+    clientTrustsRegistryCas: true,
+    dindResources: true,
+    clientResources: true,
+    nodeSelector: true,
+    tolerations: true,
+    networkPolicy: true,
+    registryMirrors: true,
+    registries: true,
+    mtu: true,
+    extraDockerdArgs: true,
+} satisfies Record<keyof DindDeploymentArgs, true>) as (keyof DindDeploymentArgs)[];
 
-function validateDockerStorage(value: DockerStorageArgs, argument: string): DindSettings["dockerStorage"] {
+/** What the provider names after the component, `<name>-<suffix>-<8 characters>`. */
+const AUTONAMED = ["daemon", "job", "deny-ingress", "server-tls", "client-tls", "registry-cas"] as const;
+const JOB_SUFFIX = "job";
+
+/** The client's own mounts, which `output.mountPath` must stay clear of. */
+const CLIENT_MOUNT_PATHS = [SOCKET_DIR, CLIENT_CERT_DIR, TRUSTED_CA_DIR];
+
+function validateDockerStorage(value: DockerStorageArgs, argument: string): DindDeploymentSettings["dockerStorage"] {
     const storage = knownKeys(value, ["persistent", "existingClaimName", "size", "storageClass"], argument);
     refuseBesideExistingClaim(storage, "existingClaimName", argument);
     const existingClaimName = optional(storage.existingClaimName, `${argument}.existingClaimName`, lowerCaseDnsName);
     const persistent = booleanValue(storage.persistent ?? existingClaimName !== undefined, `${argument}.persistent`);
     if (!persistent && existingClaimName !== undefined) {
         throw new InvalidArgumentError(`${argument}.persistent`, persistent, "true or unset with existingClaimName (the claim is the persistent storage)");
+    }
+    if (!persistent && storage.storageClass !== undefined) {
+        throw new InvalidArgumentError(`${argument}.storageClass`, storage.storageClass, `nothing unless ${argument}.persistent is true (an emptyDir has no StorageClass)`);
     }
     return {
         persistent,
@@ -209,33 +234,77 @@ function validateDockerStorage(value: DockerStorageArgs, argument: string): Dind
     };
 }
 
-function validateOutput(value: OutputVolumeArgs, argument: string): DindSettings["output"] {
+function validateOutput(value: OutputVolumeArgs, argument: string): DindDeploymentSettings["output"] {
     const output = knownKeys(value, ["existingClaimName", "size", "storageClass", "mountPath"], argument);
     refuseBesideExistingClaim(output, "existingClaimName", argument);
+    const mountPath = absolutePath(output.mountPath ?? DEFAULTS.outputMountPath, `${argument}.mountPath`);
+    const segments = mountPath.split("/").slice(1);
+    if (segments.some((segment) => segment === "" || segment === "." || segment === "..")) {
+        throw new InvalidArgumentError(`${argument}.mountPath`, mountPath, "a normalised absolute path (no empty, '.' or '..' segment, no trailing '/')");
+    }
+    const clash = CLIENT_MOUNT_PATHS.find((own) => own === mountPath || own.startsWith(`${mountPath}/`) || mountPath.startsWith(`${own}/`));
+    if (clash !== undefined) {
+        throw new InvalidArgumentError(`${argument}.mountPath`, mountPath, `a path clear of ${clash}, where the client mounts the daemon's socket, TLS pair or CAs`);
+    }
     return {
         existingClaimName: optional(output.existingClaimName, `${argument}.existingClaimName`, lowerCaseDnsName),
         size: quantity(output.size ?? DEFAULTS.outputSize, `${argument}.size`),
         storageClass: optional(output.storageClass, `${argument}.storageClass`, lowerCaseDnsName),
-        mountPath: absolutePath(output.mountPath ?? DEFAULTS.outputMountPath, `${argument}.mountPath`),
+        mountPath,
     };
 }
 
-type ClaimSettings = { existingClaimName?: string; size: string; storageClass?: string };
+const TOLERATION_OPERATORS = ["Equal", "Exists"] as const;
+const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
 
-/** The claims to create, under the fixed names by which the next `up` after a `destroy` finds them. */
-function claimsToCreate(name: string, settings: DindSettings): { dockerData?: KeptClaimSpec; output?: KeptClaimSpec } {
-    const toCreate = (suffix: string, storage: ClaimSettings | undefined) =>
-        storage !== undefined && storage.existingClaimName === undefined
-            ? { name: keptClaimName(name, suffix), size: storage.size, storageClass: storage.storageClass }
-            : undefined;
-    return {
-        dockerData: toCreate("docker-data", settings.dockerStorage.persistent ? settings.dockerStorage : undefined),
-        output: toCreate("output", settings.output),
-    };
+/** A toleration as the API takes it, with nothing in it that the scheduler would ignore. */
+function toleration(value: unknown, argument: string): k8s.types.input.core.v1.Toleration {
+    const given = knownKeys(value as k8s.types.input.core.v1.Toleration, ["key", "operator", "value", "effect", "tolerationSeconds"], argument);
+    const key = optional(given.key, `${argument}.key`, labelKey);
+    const operator = oneOf(given.operator ?? "Equal", TOLERATION_OPERATORS, `${argument}.operator`);
+    if (operator === "Exists" && given.value !== undefined) {
+        throw new InvalidArgumentError(`${argument}.value`, given.value, "nothing with operator Exists (it matches any value)");
+    }
+    if (key === undefined && operator !== "Exists") {
+        throw new InvalidArgumentError(`${argument}.operator`, given.operator, "Exists when no key is given (a toleration of every taint)");
+    }
+    optional(given.value, `${argument}.value`, labelValue);
+    const effect = optional(given.effect, `${argument}.effect`, (effectValue, at) => oneOf(effectValue, TAINT_EFFECTS, at));
+    if (given.tolerationSeconds !== undefined && effect !== "NoExecute") {
+        throw new InvalidArgumentError(`${argument}.tolerationSeconds`, given.tolerationSeconds, "nothing unless effect is NoExecute (only an evicting taint is tolerated for a time)");
+    }
+    optional(given.tolerationSeconds, `${argument}.tolerationSeconds`, (seconds, at) => integerInRange(seconds, 0, Number.MAX_SAFE_INTEGER, at));
+    return given;
+}
+
+/** A registry this package deployed on Kubernetes (SelfHostedRegistry); a LocalRegistry serves one Docker host, which the pods cannot reach. */
+function registryWiring(value: unknown, argument: string): RegistryWiring {
+    const expected = "a SelfHostedRegistry (or an object with registryHost, mode and caCertPem)";
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new InvalidArgumentError(argument, value, expected);
+    }
+    const wiring = value as Partial<RegistryWiring>;
+    registryHost(wiring.registryHost, `${argument}.registryHost`);
+    oneOf(wiring.mode, ["mirror", "private"], `${argument}.mode`);
+    if (wiring.caCertPem === undefined) {
+        throw new InvalidArgumentError(`${argument}.caCertPem`, undefined, "the CA that signed the registry's certificate");
+    }
+    if (wiring.networkName !== undefined || wiring.servedBy !== undefined) {
+        throw new InvalidArgumentError(argument, "a registry on a Docker network", "a registry in the cluster, such as a SelfHostedRegistry (a LocalRegistry is reached on one Docker host's network)");
+    }
+    return value as RegistryWiring;
+}
+
+/** Refuses an argument given where it has no effect; `applies` says when it has one. */
+function refuseUnless(given: unknown, effective: boolean, argument: string, applies: string): void {
+    if (given !== undefined && !effective) {
+        throw new InvalidArgumentError(argument, given, `nothing ${applies}`);
+    }
 }
 
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
-export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "args."): DindSettings {
+export function validateDindDeploymentArgs(given: DindDeploymentArgs | undefined, prefix = "args."): DindDeploymentSettings {
+    const args = knownArgs(given, ARGUMENTS, prefix);
     const workload = oneOf(args.workload ?? DEFAULTS.workload, WORKLOADS, `${prefix}workload`);
     const nativeSidecar = booleanValue(args.nativeSidecar ?? DEFAULTS.nativeSidecar, `${prefix}nativeSidecar`);
     const script = optional(args.script, `${prefix}script`, nonEmptyString);
@@ -250,6 +319,8 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
             "true for a Job (Kubernetes >= 1.29); use workload Deployment on older clusters",
         );
     }
+    refuseUnless(args.replicas, workload === "Deployment", `${prefix}replicas`, "unless the workload is a Deployment (a Job runs one pod)");
+    refuseUnless(args.jobTimeoutSeconds, workload === "Job", `${prefix}jobTimeoutSeconds`, "unless the workload is a Job (a Deployment's daemon does not run to an end)");
     const replicas = integerInRange(args.replicas ?? DEFAULTS.replicas, 0, 1000, `${prefix}replicas`);
     const namespace = optional(args.namespace, `${prefix}namespace`, kubernetesName);
     const dockerStorage = validateDockerStorage(args.dockerStorage ?? {}, `${prefix}dockerStorage`);
@@ -283,7 +354,7 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
     if (runId !== undefined && workload !== "Job") {
         throw new InvalidArgumentError(`${prefix}runId`, runId, "nothing unless the workload is a Job (a Deployment's daemon does not run to an end)");
     }
-    const daemon = withRegistry(validateDaemonArgs(args, prefix), args.registry);
+    const daemon = validateDaemonArgs(args, prefix, optional(args.registry, `${prefix}registry`, registryWiring));
     const caConfigMapName = optional(args.caConfigMapName, `${prefix}caConfigMapName`, lowerCaseDnsName);
     if (namespace === undefined && caConfigMapName !== undefined) {
         throw new InvalidArgumentError(`${prefix}namespace`, namespace, "the namespace of caConfigMapName (a new namespace holds no ConfigMaps yet)");
@@ -295,6 +366,23 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
             "to be left out when registries carry caCertPem or a registry is wired in (one ConfigMap holds every CA)",
         );
     }
+    refuseUnless(
+        caConfigMapName,
+        daemon.registries.some((registry) => !registry.insecure),
+        `${prefix}caConfigMapName`,
+        `without ${prefix}registries to verify with it (it holds the CA of each registry that is not insecure)`,
+    );
+    const mountedCas = mountedRegistryCas({ caConfigMapName, daemon });
+    for (const { host } of mountedCas) {
+        const index = (args.registries ?? []).findIndex((registry) => registry.host === host);
+        configMapKey(registryCaKey(host), `${index === -1 ? `${prefix}registry` : `${prefix}registries[${index}].host`} (its CA's ConfigMap key)`);
+    }
+    refuseUnless(
+        args.clientTrustsRegistryCas,
+        mountedCas.length > 0,
+        `${prefix}clientTrustsRegistryCas`,
+        "without a registry CA to trust (registries[].caCertPem, caConfigMapName or registry)",
+    );
     return {
         namespace,
         workload,
@@ -315,11 +403,46 @@ export function validateDindDeploymentArgs(args: DindDeploymentArgs, prefix = "a
         clientTrustsRegistryCas: booleanValue(args.clientTrustsRegistryCas ?? DEFAULTS.clientTrustsRegistryCas, `${prefix}clientTrustsRegistryCas`),
         dindResources: containerResources(args.dindResources, `${prefix}dindResources`, DEFAULTS.dindResources),
         clientResources: containerResources(args.clientResources, `${prefix}clientResources`, DEFAULTS.clientResources),
-        nodeSelector: optional(args.nodeSelector, `${prefix}nodeSelector`, stringMap),
-        tolerations: optional(args.tolerations, `${prefix}tolerations`, (value, argument) =>
-            arrayOf(value, argument, (toleration, at) => knownKeys(toleration as object, ["key", "operator", "value", "effect", "tolerationSeconds"], at)),
-        ),
+        nodeSelector: optional(args.nodeSelector, `${prefix}nodeSelector`, labelMap),
+        tolerations: optional(args.tolerations, `${prefix}tolerations`, (value, argument) => arrayOf(value, argument, toleration)),
         networkPolicy: booleanValue(args.networkPolicy ?? DEFAULTS.networkPolicy, `${prefix}networkPolicy`),
+    };
+}
+
+/**
+ * The component's name, as every object it names takes it: the namespace it creates,
+ * the pods' `app.kubernetes.io/instance` label, and `<name>-<suffix>` with the
+ * provider's 9 characters (a Job's name, at most 63, is also its pods' `job-name` label).
+ */
+export function validateDindDeploymentName(name: string, settings: Pick<DindDeploymentSettings, "namespace" | "workload">): string {
+    if (settings.namespace === undefined) {
+        kubernetesName(name, "name (it names the namespace created when args.namespace is not given)");
+    }
+    labelValue(name, "name (it is the pods' app.kubernetes.io/instance label)");
+    autonamePrefix(name, AUTONAMED, "name (it begins the names of the objects the provider names)");
+    if (settings.workload === "Job" && name.length > maxNameForJob(JOB_SUFFIX)) {
+        throw new InvalidArgumentError(
+            "name",
+            name,
+            `at most ${maxNameForJob(JOB_SUFFIX)} characters for a Job (the provider names it <name>-${JOB_SUFFIX}-<8 characters>, and its pods' job-name label holds at most 63)`,
+        );
+    }
+    return name;
+}
+
+/** Where /var/lib/docker and the output live: claims kept under the fixed names by which the next `up` after a `destroy` finds them, or the user's. */
+function claimSources(name: string, settings: DindDeploymentSettings): { dockerData?: ClaimSource; output?: ClaimSource } {
+    const source = (suffix: string, storage: { existingClaimName?: string; size: string; storageClass?: string } | undefined): ClaimSource | undefined => {
+        if (storage === undefined) {
+            return undefined;
+        }
+        return storage.existingClaimName !== undefined
+            ? { kind: "existing", claimName: storage.existingClaimName }
+            : { kind: "kept", claim: { name: keptClaimName(name, suffix), size: storage.size, storageClass: storage.storageClass } };
+    };
+    return {
+        dockerData: source("docker-data", settings.dockerStorage.persistent ? settings.dockerStorage : undefined),
+        output: source("output", settings.output),
     };
 }
 
@@ -345,168 +468,36 @@ export class DindDeployment extends pulumi.ComponentResource {
 
     constructor(name: string, args: DindDeploymentArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         const settings = validateDindDeploymentArgs(args);
-        if (settings.namespace === undefined) {
-            kubernetesName(name, "name (it names the namespace created when args.namespace is not given)");
-        }
-        const claims = claimsToCreate(name, settings);
+        const claims = claimSources(name, settings);
+        validateDindDeploymentName(name, settings);
         super("dind:index:DindDeployment", name, {}, opts);
         const child = { parent: this };
 
         // dind must be privileged, so its namespace must admit privileged pods; keeping it separate confines that.
-        const holdsUserData = claims.dockerData !== undefined || claims.output !== undefined;
-        const namespace =
-            settings.namespace !== undefined
-                ? pulumi.output(settings.namespace)
-                : createPodSecurityNamespace(`${name}-namespace`, name, "privileged", holdsUserData, child);
-        const labels = { "app.kubernetes.io/name": "dind", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "pulumi" };
-        const endpoints = daemonEndpoints(settings.transport);
-
-        const tlsSecrets = settings.transport === "tls" ? (settings.tlsSecrets ? givenTlsSecrets(settings.tlsSecrets) : this.createTlsSecrets(name, namespace, child)) : undefined;
-        const registryCas = this.registryCaVolumes(name, namespace, settings, child);
-        const claimName = (suffix: string, toCreate: KeptClaimSpec | undefined, existing: string | undefined) =>
-            toCreate ? createKeptClaim(`${name}-${suffix}`, { ...toCreate, namespace, labels }, child) : existing && pulumi.output(existing);
-        const dataClaim = claimName("docker-data", claims.dockerData, settings.dockerStorage.existingClaimName);
-        const outputClaimName = claimName("output", claims.output, settings.output?.existingClaimName);
-
-        const volumes: k8s.types.input.core.v1.Volume[] = [
-            dataClaim
-                ? { name: VOLUME.data, persistentVolumeClaim: { claimName: dataClaim } }
-                : { name: VOLUME.data, emptyDir: { sizeLimit: settings.dockerStorage.size } },
-        ];
-        const dindMounts: k8s.types.input.core.v1.VolumeMount[] = [{ name: VOLUME.data, mountPath: DOCKER_DATA_DIR }];
-        const clientMounts: k8s.types.input.core.v1.VolumeMount[] = [];
-        const dindEnv: Record<string, string> = { DOCKER_HOST: endpoints.localDockerHost };
-        const clientEnv = clientEnvironment(settings.transport, endpoints.clientDockerHost);
-
-        if (settings.transport === "unix") {
-            volumes.push({ name: VOLUME.socket, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
-            dindMounts.push({ name: VOLUME.socket, mountPath: SOCKET_DIR });
-            clientMounts.push({ name: VOLUME.socket, mountPath: SOCKET_DIR });
-        }
-        if (tlsSecrets) {
-            volumes.push(
-                { name: VOLUME.serverTls, secret: { secretName: tlsSecrets.server, items: tlsSecrets.items, defaultMode: 0o400 } },
-                { name: VOLUME.clientTls, secret: { secretName: tlsSecrets.client, items: tlsSecrets.items, defaultMode: 0o400 } },
-            );
-            dindMounts.push({ name: VOLUME.serverTls, mountPath: SERVER_CERT_DIR, readOnly: true });
-            clientMounts.push({ name: VOLUME.clientTls, mountPath: CLIENT_CERT_DIR, readOnly: true });
-        }
-        if (registryCas) {
-            volumes.push(...registryCas.volumes);
-            dindMounts.push(registryCas.certsDMount, registryCas.trustedMount);
-            dindEnv.SSL_CERT_DIR = TRUSTING_SSL_CERT_DIR;
-            if (settings.clientTrustsRegistryCas) {
-                clientMounts.push(registryCas.trustedMount);
-                clientEnv.SSL_CERT_DIR = TRUSTING_SSL_CERT_DIR;
-            }
-        }
-        if (settings.output && outputClaimName) {
-            volumes.push({ name: VOLUME.output, persistentVolumeClaim: { claimName: outputClaimName } });
-            clientMounts.push({ name: VOLUME.output, mountPath: settings.output.mountPath });
-        }
-
-        const dockerd: k8s.types.input.core.v1.Container = {
-            name: "dockerd",
-            image: settings.dindImage,
-            args: kubernetesLiteral(dockerdArgsFor(settings.transport, settings.daemon)),
-            env: toEnv(dindEnv),
-            securityContext: { privileged: true },
-            ports: settings.transport === "tls" ? [{ name: "docker-tls", containerPort: TLS_PORT, protocol: "TCP" }] : undefined,
-            startupProbe: {
-                exec: { command: daemonReadyCommand() },
-                periodSeconds: 1,
-                timeoutSeconds: 5,
-                failureThreshold: settings.startupTimeoutSeconds,
-            },
-            volumeMounts: dindMounts,
-            resources: settings.dindResources,
-            ...(settings.nativeSidecar ? { restartPolicy: "Always" } : {}),
+        const holdsUserData = claims.dockerData?.kind === "kept" || claims.output?.kind === "kept";
+        const namespace = settings.namespace !== undefined ? pulumi.output(settings.namespace) : createPodSecurityNamespace(`${name}-namespace`, name, "privileged", holdsUserData, child);
+        const placement = { namespace, labels: componentLabels("dind", name) };
+        const objects: DindPodObjects = {
+            dataClaimName: claims.dockerData && claimFor(`${name}-docker-data`, claims.dockerData, placement, child),
+            outputClaimName: claims.output && claimFor(`${name}-output`, claims.output, placement, child),
+            tlsSecrets: settings.transport !== "tls" ? undefined : settings.tlsSecrets ? givenTlsSecrets(settings.tlsSecrets) : createTlsSecrets(name, namespace, child),
+            registryCaConfigMapName: registryCaConfigMap(name, namespace, settings, child),
         };
-        const client: k8s.types.input.core.v1.Container = {
-            name: "client",
-            image: settings.cliImage,
-            command: kubernetesLiteral(
-                clientCommand({
-                    script: settings.script,
-                    waitTimeoutSeconds: settings.nativeSidecar ? undefined : settings.startupTimeoutSeconds,
-                }),
-            ),
-            env: toEnv(clientEnv),
-            workingDir: settings.output?.mountPath,
-            securityContext: {
-                allowPrivilegeEscalation: false,
-                capabilities: { drop: ["ALL"] },
-                seccompProfile: { type: "RuntimeDefault" },
-            },
-            volumeMounts: clientMounts,
-            resources: settings.clientResources,
-        };
-        const podSpec: k8s.types.input.core.v1.PodSpec = {
-            // The daemon and its client have no business with the Kubernetes API.
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            initContainers: settings.nativeSidecar ? [dockerd] : undefined,
-            containers: settings.nativeSidecar ? [client] : [dockerd, client],
-            restartPolicy: settings.workload === "Job" ? "Never" : "Always",
-            nodeSelector: settings.nodeSelector,
-            tolerations: settings.tolerations,
-            volumes,
-        };
-        // A new run id changes the template, which a Job cannot update: the provider replaces it, and it runs again.
-        const template = { metadata: { labels, annotations: settings.runId !== undefined ? { [RUN_ID_ANNOTATION]: settings.runId } : undefined }, spec: podSpec };
-
+        const template = dindPodTemplate(settings, placement.labels, objects);
         const workload =
             settings.workload === "Job"
-                ? new k8s.batch.v1.Job(
-                      `${name}-job`,
-                      {
-                          metadata: {
-                              namespace,
-                              labels,
-                              annotations: {
-                                  // pulumi up waits for the Job to complete; by default only 10 minutes.
-                                  "pulumi.com/timeoutSeconds": String(settings.jobTimeoutSeconds),
-                                  // A Job that failed stays failed, and the same inputs show no diff: replace it so the next up runs it again.
-                                  "pulumi.com/replaceUnready": "true",
-                              },
-                          },
-                          spec: {
-                              backoffLimit: 2,
-                              // A sidecar that never passes its probe would otherwise keep the pod, privileged, for ever.
-                              activeDeadlineSeconds: settings.jobTimeoutSeconds,
-                              template,
-                          },
-                      },
-                      child,
-                  )
-                : new k8s.apps.v1.Deployment(
-                      `${name}-daemon`,
-                      {
-                          metadata: { namespace, labels },
-                          spec: {
-                              replicas: settings.replicas,
-                              selector: { matchLabels: labels },
-                              strategy: deploymentStrategy(dataClaim !== undefined || settings.output !== undefined),
-                              template,
-                          },
-                      },
-                      child,
-                  );
-
+                ? new k8s.batch.v1.Job(`${name}-${JOB_SUFFIX}`, dindJobArgs(settings, placement, template), child)
+                : new k8s.apps.v1.Deployment(`${name}-daemon`, dindDeploymentArgs(settings, placement, template, claims.dockerData !== undefined || claims.output !== undefined), child);
         if (settings.networkPolicy) {
-            new k8s.networking.v1.NetworkPolicy(
-                `${name}-deny-ingress`,
-                { metadata: { namespace, labels }, spec: { podSelector: { matchLabels: labels }, policyTypes: ["Ingress"] } },
-                child,
-            );
+            new k8s.networking.v1.NetworkPolicy(`${name}-deny-ingress`, denyIngressPolicyArgs(placement), child);
         }
 
         this.namespace = namespace;
         this.workloadName = workload.metadata.name;
-        this.dockerHost = pulumi.output(endpoints.clientDockerHost);
-        this.caConfigMapName = pulumi.output(registryCas?.configMapName);
-        this.clientTlsSecretName = pulumi.output(tlsSecrets?.client);
-        this.outputClaimName = pulumi.output(outputClaimName);
+        this.dockerHost = pulumi.output(daemonEndpoints(settings.transport).clientDockerHost);
+        this.caConfigMapName = pulumi.output(objects.registryCaConfigMapName);
+        this.clientTlsSecretName = pulumi.output(objects.tlsSecrets?.client);
+        this.outputClaimName = pulumi.output(objects.outputClaimName);
         this.registerOutputs({
             namespace: this.namespace,
             workloadName: this.workloadName,
@@ -516,82 +507,36 @@ export class DindDeployment extends pulumi.ComponentResource {
             outputClaimName: this.outputClaimName,
         });
     }
+}
 
-    private createTlsSecrets(name: string, namespace: pulumi.Input<string>, opts: pulumi.CustomResourceOptions) {
-        // The client reaches dockerd over the pod's loopback.
-        const material = createDaemonTls(`${name}-tls`, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] }, opts);
-        const secret = (suffix: string, pair: { certPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> }) =>
-            new k8s.core.v1.Secret(
-                `${name}-${suffix}`,
-                {
-                    metadata: { namespace },
-                    type: "Opaque",
-                    stringData: {
-                        [TLS_FILES.ca]: material.caCertPem,
-                        [TLS_FILES.cert]: pair.certPem,
-                        [TLS_FILES.key]: pair.privateKeyPem,
-                    },
-                },
-                opts,
-            ).metadata.name;
-        return { server: secret("server-tls", material.server), client: secret("client-tls", material.client), items: undefined };
-    }
-
-    /**
-     * One ConfigMap (or the user's) holds every registry CA under a key without
-     * ':'; `items` place each at certs.d/<host[:port]>/ca.crt, and a second view
-     * of the same map lays them flat in TRUSTED_CA_DIR for SSL_CERT_DIR.
-     */
-    private registryCaVolumes(name: string, namespace: pulumi.Input<string>, settings: DindSettings, opts: pulumi.CustomResourceOptions) {
-        const withCa = settings.daemon.registries.filter((r) => r.caCertPem !== undefined);
-        const registries =
-            settings.caConfigMapName === undefined ? withCa : settings.daemon.registries.filter((r) => !r.insecure);
-        if (registries.length === 0) {
-            return undefined;
-        }
-        const configMapName =
-            settings.caConfigMapName === undefined
-                ? new k8s.core.v1.ConfigMap(
-                      `${name}-registry-cas`,
-                      {
-                          metadata: { namespace },
-                          data: Object.fromEntries(withCa.map((r) => [registryCaKey(r.host), r.caCertPem!])),
-                      },
-                      opts,
-                  ).metadata.name
-                : pulumi.output(settings.caConfigMapName);
-        const keys = registries.map((r) => registryCaKey(r.host));
-        return {
-            configMapName,
-            volumes: [
-                {
-                    name: VOLUME.registryCas,
-                    configMap: { name: configMapName, items: registries.map((r) => ({ key: registryCaKey(r.host), path: registryCaRelativePath(r.host) })) },
-                },
-                { name: VOLUME.trustedCas, configMap: { name: configMapName, items: keys.map((key) => ({ key, path: key })) } },
-            ],
-            certsDMount: { name: VOLUME.registryCas, mountPath: CERTS_D, readOnly: true },
-            trustedMount: { name: VOLUME.trustedCas, mountPath: TRUSTED_CA_DIR, readOnly: true },
-        };
-    }
+/** A CA and the daemon's and client's pairs, each pair with the CA in a Secret of its own; the client reaches dockerd over the pod's loopback. */
+function createTlsSecrets(name: string, namespace: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): DindPodObjects["tlsSecrets"] {
+    const material = createDaemonTls(`${name}-tls`, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] }, opts);
+    const secret = (suffix: string, pair: { certPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> }) =>
+        new k8s.core.v1.Secret(
+            `${name}-${suffix}`,
+            {
+                metadata: { namespace },
+                type: "Opaque",
+                stringData: { [TLS_FILES.ca]: material.caCertPem, [TLS_FILES.cert]: pair.certPem, [TLS_FILES.key]: pair.privateKeyPem },
+            },
+            opts,
+        ).metadata.name;
+    return { server: secret("server-tls", material.server), client: secret("client-tls", material.client) };
 }
 
 /** The user's Secrets, their files mapped to the names dockerd and the docker CLI read. */
-function givenTlsSecrets(secrets: TlsSecretsArgs) {
-    return { server: pulumi.output(secrets.server), client: pulumi.output(secrets.client), items: TLS_SECRET_ITEMS };
+function givenTlsSecrets(secrets: TlsSecretsArgs): DindPodObjects["tlsSecrets"] {
+    return { server: secrets.server, client: secrets.client, items: TLS_SECRET_ITEMS };
 }
 
-/** Marks a Job's pod template with its `runId`. */
-export const RUN_ID_ANNOTATION = "pulumi-dind/run-id";
-
-/**
- * Kubernetes expands `$(NAME)` and turns `$$` into `$` in command and args;
- * doubling every `$` hands the shell its script as written.
- */
-export function kubernetesLiteral(args: string[]): string[] {
-    return args.map((arg) => arg.replace(/\$/g, "$$$$"));
-}
-
-function toEnv(env: Record<string, string>): k8s.types.input.core.v1.EnvVar[] {
-    return Object.entries(env).map(([name, value]) => ({ name, value }));
+/** The ConfigMap of registry CAs: the user's, or one made from the registries' `caCertPem`; none without a CA to mount. */
+function registryCaConfigMap(name: string, namespace: pulumi.Input<string>, settings: DindDeploymentSettings, opts: pulumi.CustomResourceOptions): pulumi.Output<string> | undefined {
+    if (mountedRegistryCas(settings).length === 0) {
+        return undefined;
+    }
+    if (settings.caConfigMapName !== undefined) {
+        return pulumi.output(settings.caConfigMapName);
+    }
+    return new k8s.core.v1.ConfigMap(`${name}-registry-cas`, { metadata: { namespace }, data: registryCaData(settings) }, opts).metadata.name;
 }

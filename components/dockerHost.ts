@@ -131,14 +131,6 @@ export function dockerHostPath(value: unknown, argument: string, hostSockets: re
 }
 
 /**
- * The keys of a component's args, written as an object so that the compiler refuses a
- * key the interface lacks and a key of the interface left out.
- */
-export function argumentKeys<T extends object>(keys: { [K in keyof Required<T>]: true }): (keyof T & string)[] {
-    return Object.keys(keys) as (keyof T & string)[];
-}
-
-/**
  * A volume named after project, stack and component rather than auto-named, so
  * a volume kept by `pulumi destroy` is adopted by the next `up` of the same
  * stack instead of leaking.

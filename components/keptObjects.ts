@@ -86,6 +86,34 @@ export function createKeptClaim(resourceName: string, claim: KeptClaim, opts: pu
     ).metadata.name;
 }
 
+/**
+ * Where a pod's claim comes from: `kept`, created under a fixed name and kept by `destroy`;
+ * `owned`, auto-named and deleted with the component (a cache not worth keeping); or
+ * `existing`, the user's, mounted as it is.
+ */
+export type ClaimSource =
+    | { kind: "kept"; claim: KeptClaimSpec }
+    | { kind: "owned"; size: string; storageClass?: string }
+    | { kind: "existing"; claimName: string };
+
+/** The name of the claim `source` describes, declaring it (as `resourceName`, in `placement`) unless it exists already. */
+export function claimFor(
+    resourceName: string,
+    source: ClaimSource,
+    placement: { namespace: pulumi.Input<string>; labels: Record<string, string> },
+    opts: pulumi.CustomResourceOptions,
+): pulumi.Output<string> {
+    switch (source.kind) {
+        case "existing":
+            return pulumi.output(source.claimName);
+        case "kept":
+            return createKeptClaim(resourceName, { ...source.claim, ...placement }, opts);
+        case "owned":
+            return new k8s.core.v1.PersistentVolumeClaim(resourceName, { metadata: placement, spec: readWriteOnceClaimSpec(source.size, source.storageClass) }, opts).metadata
+                .name;
+    }
+}
+
 /** The spec of a claim one node mounts at a time, kept or not. */
 export function readWriteOnceClaimSpec(size: string, storageClass: string | undefined): k8s.types.input.core.v1.PersistentVolumeClaimSpec {
     return { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } }, storageClassName: storageClass };

@@ -5,7 +5,6 @@ import { DaemonTls, KeyPair, createDaemonTls } from "./certificates";
 import {
     LOOPBACK,
     SERVICE_REPLACEMENT,
-    argumentKeys,
     bridgeNetwork,
     dockerHostPath,
     dockerNetworkName,
@@ -39,18 +38,17 @@ import {
     clientEnvironment,
     daemonEndpoints,
     daemonReadyCommand,
-    dockerdArgsFor,
-    mirrorUrlFor,
+    dockerdArgs,
     registryCaKey,
     registryCaPath,
     validateDaemonArgs,
     validateTimeoutSeconds,
     validateTransport,
-    withRegistry,
 } from "./daemon";
 import { REGISTRY_MODES } from "./registrySettings";
 import {
     InvalidArgumentError,
+    argumentKeys,
     booleanValue,
     integerInRange,
     knownArgs,
@@ -180,14 +178,11 @@ export function validateLocalDindArgs(given: LocalDindArgs = {}, prefix = "args.
         throw new InvalidArgumentError(`${prefix}cliImage`, args.cliImage, "nothing without a client script (it is the image of the client container, which runs only to run one)");
     }
     const registry = optional(args.registry, `${prefix}registry`, registryOnDockerHost);
-    const daemon = validateDaemonArgs(args, prefix);
-    if (registry) {
-        refuseWhatTheRegistryProvides(daemon, registry, prefix);
-    }
+    const daemon = validateDaemonArgs(args, prefix, registry);
     const networkName = optional(args.networkName, `${prefix}networkName`, dockerNetworkName);
     return {
         access,
-        daemon: withRegistry(daemon, registry),
+        daemon,
         registry,
         networkNames: [networkName, registry?.networkName].filter((n): n is pulumi.Input<string> => n !== undefined),
         dindImage: nonEmptyString(args.dindImage ?? DEFAULTS.dindImage, `${prefix}dindImage`),
@@ -264,20 +259,6 @@ function registryOnDockerHost(value: unknown, argument: string): RegistryWiring 
     return registry;
 }
 
-/** The wired registry is trusted with its own CA and is the first mirror: the same host given again would be dropped. */
-function refuseWhatTheRegistryProvides(daemon: DaemonSettings, registry: RegistryWiring, prefix: string): void {
-    const host = registry.registryHost.toLowerCase();
-    const trusted = daemon.registries.findIndex((r) => r.host.toLowerCase() === host);
-    if (trusted !== -1) {
-        throw new InvalidArgumentError(`${prefix}registries[${trusted}].host`, daemon.registries[trusted].host, `a host other than ${prefix}registry's, which is trusted already with its own CA`);
-    }
-    const mirror = mirrorUrlFor(host);
-    const mirrored = registry.mode === "mirror" ? daemon.registryMirrors.findIndex((url) => url.toLowerCase() === mirror) : -1;
-    if (mirrored !== -1) {
-        throw new InvalidArgumentError(`${prefix}registryMirrors[${mirrored}]`, daemon.registryMirrors[mirrored], `a mirror other than ${prefix}registry, which is the first mirror already`);
-    }
-}
-
 /** The daemon's name on its networks, which the client dials and its certificate names; the registry must be reached by another. */
 function daemonAlias(name: string, registry: RegistryWiring | undefined): string {
     const alias = lowerCaseDnsName(name, "name (it is the daemon's name on its Docker network)");
@@ -341,7 +322,7 @@ export function daemonContainerArgs(settings: LocalDindSettings, parts: LocalDin
     return {
         image: parts.imageId,
         privileged: true,
-        command: dockerdArgsFor(access.transport, daemon),
+        command: dockerdArgs(access.transport, daemon),
         envs: [`DOCKER_HOST=${daemonEndpoints(access.transport).localDockerHost}`, ...trustEnvironment(daemon.registries)],
         uploads: [...registryCas.certsD, ...registryCas.trusted, ...(parts.tls ? tlsUploads(SERVER_CERT_DIR, parts.tls.caCertPem, parts.tls.server) : [])],
         mounts: [{ type: "volume", source: parts.volumeName, target: DOCKER_DATA_DIR }, ...socketMounts(access)],

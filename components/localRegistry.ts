@@ -6,7 +6,6 @@ import { RegistryWiring, mirrorUrlFor } from "./daemon";
 import {
     LOOPBACK,
     SERVICE_REPLACEMENT,
-    argumentKeys,
     bridgeNetwork,
     dockerNamePrefix,
     dockerNetworkName,
@@ -38,8 +37,9 @@ import {
     registrySecretEnvironment,
     registrySecretValues,
     validateRegistryArgs,
+    REGISTRY_ARG_FIELDS,
 } from "./registrySettings";
-import { InvalidArgumentError, booleanValue, integerInRange, knownArgs, lowerCaseDnsName, mtu, optional } from "./validation";
+import { InvalidArgumentError, argumentKeys, booleanValue, integerInRange, knownArgs, lowerCaseDnsName, mtu, optional } from "./validation";
 
 export interface LocalRegistryArgs extends RegistryArgs {
     /** A user-defined Docker network to join (a docker.Network's name), where daemons reach the registry as `alias`. Default: a new bridge network (see `mtu`). */
@@ -59,21 +59,8 @@ export interface LocalRegistryArgs extends RegistryArgs {
     volumeName?: string;
 }
 
-const ARG_KEYS = argumentKeys<LocalRegistryArgs>({
-    mode: true,
-    upstream: true,
-    upstreamUsername: true,
-    upstreamPassword: true,
-    upstreamCaCertPem: true,
-    cacheTtl: true,
-    users: true,
-    hostnames: true,
-    ipAddresses: true,
-    caCertPem: true,
-    caKeyPem: true,
-    tlsCertPem: true,
-    tlsKeyPem: true,
-    image: true,
+export const LOCAL_REGISTRY_ARG_KEYS = argumentKeys<LocalRegistryArgs>({
+    ...REGISTRY_ARG_FIELDS,
     networkName: true,
     mtu: true,
     alias: true,
@@ -118,7 +105,7 @@ const STOP_SECONDS = 30;
 
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
 export function validateLocalRegistryArgs(given: LocalRegistryArgs, prefix = "args."): LocalRegistrySettings {
-    const args = knownArgs(given, ARG_KEYS, prefix);
+    const args = knownArgs(given, LOCAL_REGISTRY_ARG_KEYS, prefix);
     if (args.mtu !== undefined && args.networkName !== undefined) {
         throw new InvalidArgumentError(`${prefix}mtu`, args.mtu, "to be left out with networkName (the MTU belongs to the network given)");
     }

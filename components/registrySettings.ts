@@ -11,6 +11,7 @@ import * as random from "@pulumi/random";
 import { CertificateAuthority, KeyPair, createCertificateAuthority, existingCertificateAuthority, issueCertificate } from "./certificates";
 import { SYSTEM_CA_DIR } from "./daemon";
 import {
+    ArgumentFields,
     InvalidArgumentError,
     arrayOf,
     booleanValue,
@@ -23,8 +24,11 @@ import {
     nonEmptyString,
     oneOf,
     optional,
-    pemCertificate,
-    pemCertificates,
+    caCertificates,
+    caCertificatesInput,
+    isOutput,
+    serverCertificate,
+    subjectOf,
     quantity,
     redacted,
     refuseBesideExistingClaim,
@@ -101,6 +105,24 @@ export interface RegistryArgs {
     image?: string;
 }
 
+/** The keys both registries take, for their own key lists. */
+export const REGISTRY_ARG_FIELDS = {
+    mode: true,
+    upstream: true,
+    upstreamUsername: true,
+    upstreamPassword: true,
+    upstreamCaCertPem: true,
+    cacheTtl: true,
+    users: true,
+    hostnames: true,
+    ipAddresses: true,
+    caCertPem: true,
+    caKeyPem: true,
+    tlsCertPem: true,
+    tlsKeyPem: true,
+    image: true,
+} as const satisfies ArgumentFields<RegistryArgs>;
+
 /** A validated user; no password means a generated one. */
 export interface RegistryUser {
     username: string;
@@ -146,7 +168,7 @@ function secretString(value: unknown, argument: string, maxBytes = Infinity): pu
         }
         return value;
     }
-    if (!pulumi.Output.isInstance(value) && !(value instanceof Promise)) {
+    if (!isOutput(value)) {
         throw new InvalidArgumentError(argument, typeof value, "a string or a secret Output");
     }
     return value as pulumi.Input<string>;
@@ -170,24 +192,6 @@ function users(value: unknown, argument: string): RegistryUser[] {
     return list;
 }
 
-/** A certificate's subject on one line, as errors name it. */
-function subjectOf(cert: crypto.X509Certificate): string {
-    return cert.subject.replace(/\n/g, ", ");
-}
-
-/** `cert` itself, refused unless it is a CA (basicConstraints CA:TRUE). */
-function requireCa(cert: crypto.X509Certificate, argument: string): crypto.X509Certificate {
-    if (!cert.ca) {
-        throw new InvalidArgumentError(argument, subjectOf(cert), "a CA certificate (basicConstraints CA:TRUE)");
-    }
-    return cert;
-}
-
-/** `certPem` parsed, refused unless it is a CA (basicConstraints CA:TRUE). */
-function caCertificate(certPem: string, argument: string): crypto.X509Certificate {
-    return requireCa(new crypto.X509Certificate(pemCertificate(certPem, argument)), argument);
-}
-
 /**
  * The CAs a mirror trusts for its upstream: only in mirror mode, only for an https
  * upstream, certificates only (a private key is refused unprinted), each CA:TRUE.
@@ -201,12 +205,7 @@ function upstreamCaBundle(args: RegistryArgs, mode: RegistryMode, prefix: string
     if (typeof args.upstream === "string" && args.upstream.startsWith("http://")) {
         throw new InvalidArgumentError(`${prefix}upstreamCaCertPem`, "a value", `nothing with an http:// ${prefix}upstream (a CA verifies a TLS upstream; ${prefix}upstream must be https://)`);
     }
-    if (typeof value === "string") {
-        pemCertificates(value, `${prefix}upstreamCaCertPem`).forEach((cert) => requireCa(cert, `${prefix}upstreamCaCertPem`));
-    } else if (!pulumi.Output.isInstance(value) && !(value instanceof Promise)) {
-        throw new InvalidArgumentError(`${prefix}upstreamCaCertPem`, typeof value, "a PEM string or an Output of one");
-    }
-    return value;
+    return caCertificatesInput(value, `${prefix}upstreamCaCertPem`);
 }
 
 /** A CA the user brings: both halves or neither, checked now when they are plain strings. */
@@ -221,7 +220,7 @@ function certificateAuthority(certPem: unknown, keyPem: unknown, prefix: string)
         throw new InvalidArgumentError(`${prefix}caCertPem`, certPem, `the CA certificate of ${prefix}caKeyPem, which is given`);
     }
     if (typeof certPem === "string") {
-        const cert = caCertificate(certPem, `${prefix}caCertPem`);
+        const [cert] = caCertificates(certPem, `${prefix}caCertPem`);
         if (typeof keyPem === "string") {
             matchingKey(keyPem, cert, `${prefix}caKeyPem`, `${prefix}caCertPem`);
         }
@@ -259,12 +258,9 @@ function broughtCertificate(args: RegistryArgs, prefix: string): RegistrySetting
         throw new InvalidArgumentError(`${prefix}caKeyPem`, "a value", `to be left out with ${prefix}tlsCertPem (nothing is signed at deploy time)`);
     }
     if (typeof tlsCertPem === "string") {
-        const cert = new crypto.X509Certificate(pemCertificate(tlsCertPem, `${prefix}tlsCertPem`));
-        if (cert.ca) {
-            throw new InvalidArgumentError(`${prefix}tlsCertPem`, subjectOf(cert), "a server certificate, not a CA (basicConstraints CA:FALSE)");
-        }
+        const cert = serverCertificate(tlsCertPem, `${prefix}tlsCertPem`);
         if (typeof caCertPem === "string") {
-            const ca = caCertificate(caCertPem, `${prefix}caCertPem`);
+            const [ca] = caCertificates(caCertPem, `${prefix}caCertPem`);
             if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
                 throw new InvalidArgumentError(`${prefix}tlsCertPem`, subjectOf(cert), `a certificate issued by ${prefix}caCertPem (${subjectOf(ca)})`);
             }

@@ -2,33 +2,31 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { RegistryWiring, mirrorUrlFor } from "./daemon";
-import { createKeptClaim, createPodSecurityNamespace, deploymentStrategy, keptClaimName, readWriteOnceClaimSpec } from "./keptObjects";
+import { ClaimSource, claimFor, createPodSecurityNamespace, keptClaimName } from "./keptObjects";
+import { autonamePrefix, serviceName as validServiceName } from "./kubernetesNames";
+import { componentLabels, onceReady } from "./kubernetesPod";
+import { RegistryPodObjects, registryDeploymentArgs, registryServiceArgs } from "./kubernetesRegistryPod";
 import {
-    HTPASSWD_FILE,
-    REGISTRY_AUTH_DIR,
-    REGISTRY_DATA_DIR,
     REGISTRY_PORT,
-    REGISTRY_TLS_DIR,
     REGISTRY_TLS_FILES,
-    REGISTRY_UPSTREAM_CA_DIR,
     RegistryArgs,
     RegistryMode,
     RegistrySettings,
     RegistryStorage,
     RegistryStorageArgs,
     SECRET_KEYS,
+    ServerNames,
     UPSTREAM_CA_FILE,
-    createRegistryCredentials,
     checkBroughtCertificateNames,
+    createRegistryCredentials,
     registryCertificates,
-    registryEnvironment,
-    registrySecretEnvironment,
     registrySecretValues,
     serviceDnsNames,
     validateRegistryArgs,
     validateStorage,
+    REGISTRY_ARG_FIELDS,
 } from "./registrySettings";
-import { ContainerResources, InvalidArgumentError, booleanValue, containerResources, kubernetesName, oneOf, optional } from "./validation";
+import { ContainerResources, InvalidArgumentError, argumentKeys, booleanValue, containerResources, knownArgs, kubernetesName, oneOf, optional } from "./validation";
 
 export type RegistryServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
 export const REGISTRY_SERVICE_TYPES: readonly RegistryServiceType[] = ["ClusterIP", "NodePort", "LoadBalancer"];
@@ -36,7 +34,7 @@ export const REGISTRY_SERVICE_TYPES: readonly RegistryServiceType[] = ["ClusterI
 export interface SelfHostedRegistryArgs extends RegistryArgs {
     /** An existing namespace to deploy into. Default: a namespace named after the component, enforcing Pod Security `restricted`. */
     namespace?: string;
-    /** The Service's name, the first label of `registryHost`. Default: the component's name. */
+    /** The Service's name, the first label of `registryHost` (RFC 1035: starts with a letter). Default: the component's name. */
     serviceName?: string;
     /** `ClusterIP`; `NodePort` or `LoadBalancer` to reach it from outside the cluster (add those names to `hostnames`/`ipAddresses`). Default `ClusterIP`. */
     serviceType?: RegistryServiceType;
@@ -65,13 +63,23 @@ const DEFAULTS = {
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
 };
 
-/** The UID and GID the twuni/docker-registry chart runs the registry as; fsGroup makes the volumes theirs. */
-const REGISTRY_UID = 1000;
+/** Every argument, so a misspelt one is refused; the compiler keeps the list and the interface the same. */
+export const SELF_HOSTED_REGISTRY_ARG_KEYS = argumentKeys<SelfHostedRegistryArgs>({
+    ...REGISTRY_ARG_FIELDS,
+    namespace: true,
+    serviceName: true,
+    serviceType: true,
+    awaitLoadBalancer: true,
+    storage: true,
+    resources: true,
+});
 
-const VOLUME = { tls: "tls", auth: "auth", data: "data", upstreamCa: "upstream-ca" } as const;
+/** What the provider names after the component, `<name>-<suffix>-<8 characters>`. */
+const AUTONAMED = ["tls", "ca", "settings", "upstream-ca", "data", "deployment"] as const;
 
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
-export function validateSelfHostedRegistryArgs(args: SelfHostedRegistryArgs, prefix = "args."): SelfHostedRegistrySettings {
+export function validateSelfHostedRegistryArgs(given: SelfHostedRegistryArgs | undefined, prefix = "args."): SelfHostedRegistrySettings {
+    const args = knownArgs(given, SELF_HOSTED_REGISTRY_ARG_KEYS, prefix);
     const registry = validateRegistryArgs(args, prefix);
     const namespace = optional(args.namespace, `${prefix}namespace`, kubernetesName);
     const serviceType = oneOf(args.serviceType ?? DEFAULTS.serviceType, REGISTRY_SERVICE_TYPES, `${prefix}serviceType`);
@@ -95,12 +103,58 @@ export function validateSelfHostedRegistryArgs(args: SelfHostedRegistryArgs, pre
     return {
         ...registry,
         namespace,
-        serviceName: optional(args.serviceName, `${prefix}serviceName`, kubernetesName),
+        serviceName: optional(args.serviceName, `${prefix}serviceName`, validServiceName),
         serviceType,
         awaitLoadBalancer,
         storage,
         resources: containerResources(args.resources, `${prefix}resources`, DEFAULTS.resources),
     };
+}
+
+/** The names the registry takes from its component's name and settings, each checked as the API checks it. */
+export interface SelfHostedRegistryNames {
+    serviceName: string;
+    namespace: string;
+    /** `service.namespace.svc:5000`. */
+    registryHost: string;
+    /** Its certificate's names: every name of the Service. */
+    serverNames: ServerNames;
+}
+
+/**
+ * The Service's and namespace's names (the component's own unless given), and the
+ * component's name as the prefix of the objects the provider names after it.
+ */
+export function selfHostedRegistryNames(name: string, settings: Pick<SelfHostedRegistrySettings, "serviceName" | "namespace">): SelfHostedRegistryNames {
+    const service = settings.serviceName ?? validServiceName(name, "name (it names the Service when args.serviceName is not given)");
+    const namespace = settings.namespace ?? kubernetesName(name, "name (it names the namespace created when args.namespace is not given)");
+    autonamePrefix(name, AUTONAMED, "name (it begins the names of the objects the provider names)");
+    return {
+        serviceName: service,
+        namespace,
+        registryHost: `${service}.${namespace}.svc:${REGISTRY_PORT}`,
+        serverNames: { commonName: `${service}.${namespace}.svc`, dnsNames: serviceDnsNames(service, namespace), ipAddresses: [] },
+    };
+}
+
+/**
+ * Where the images live. A private registry's claim, `keptClaimName`, is kept:
+ * pushed images are the only copy, so they outlive `pulumi destroy` and the
+ * next `up` finds them (after a rename, reattach them with
+ * `storage.existingClaim`). A mirror's claim is only a cache and goes with
+ * the registry.
+ */
+function dataClaimSource(name: string, storage: RegistryStorage, mode: RegistryMode): ClaimSource | undefined {
+    switch (storage.kind) {
+        case "emptyDir":
+            return undefined;
+        case "existingClaim":
+            return { kind: "existing", claimName: storage.claimName };
+        case "claim":
+            return mode === "private"
+                ? { kind: "kept", claim: { name: keptClaimName(name, "data"), size: storage.size, storageClass: storage.storageClass } }
+                : { kind: "owned", size: storage.size, storageClass: storage.storageClass };
+    }
 }
 
 /**
@@ -133,11 +187,9 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
 
     constructor(name: string, args: SelfHostedRegistryArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         const settings = validateSelfHostedRegistryArgs(args);
-        const serviceName = settings.serviceName ?? kubernetesName(name, "name (it names the Service when args.serviceName is not given)");
-        const namespaceName = settings.namespace ?? kubernetesName(name, "name (it names the namespace created when args.namespace is not given)");
-        const claimName = settings.storage.kind === "claim" && settings.mode === "private" ? keptClaimName(name, "data") : undefined;
-        const serverNames = { commonName: `${serviceName}.${namespaceName}.svc`, dnsNames: serviceDnsNames(serviceName, namespaceName), ipAddresses: [] };
-        checkBroughtCertificateNames(settings, serverNames, "args.");
+        const names = selfHostedRegistryNames(name, settings);
+        const claim = dataClaimSource(name, settings.storage, settings.mode);
+        checkBroughtCertificateNames(settings, names.serverNames, "args.");
         super("dind:index:SelfHostedRegistry", name, {}, opts);
         const child = { parent: this };
 
@@ -145,142 +197,35 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         const namespace =
             settings.namespace !== undefined
                 ? pulumi.output(settings.namespace)
-                : createPodSecurityNamespace(`${name}-namespace`, namespaceName, "restricted", claimName !== undefined, child);
-        const labels = { "app.kubernetes.io/name": "registry", "app.kubernetes.io/instance": serviceName, "app.kubernetes.io/managed-by": "pulumi" };
-        const metadata = { namespace, labels };
+                : createPodSecurityNamespace(`${name}-namespace`, names.namespace, "restricted", claim?.kind === "kept", child);
+        const placement = { namespace, labels: componentLabels("registry", names.serviceName) };
 
-        const { ca, server } = registryCertificates(name, settings, serverNames, child);
-        // Auto-named, so a renewed certificate or a changed password is a new object and the pod rolls onto it.
+        const { ca, server } = registryCertificates(name, settings, names.serverNames, child);
+        // Auto-named, so a renewed certificate, a new CA or a changed password is a new object and the pod rolls onto it.
         const tlsSecret = new k8s.core.v1.Secret(
             `${name}-tls`,
-            {
-                metadata,
-                type: "kubernetes.io/tls",
-                stringData: { [REGISTRY_TLS_FILES.cert]: server.certPem, [REGISTRY_TLS_FILES.key]: server.privateKeyPem },
-            },
+            { metadata: placement, type: "kubernetes.io/tls", stringData: { [REGISTRY_TLS_FILES.cert]: server.certPem, [REGISTRY_TLS_FILES.key]: server.privateKeyPem } },
             child,
         );
-        const caConfigMap = new k8s.core.v1.ConfigMap(`${name}-ca`, { metadata, data: { "ca.crt": ca.certPem } }, child);
-
-        const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 32, special: false }, child);
+        const caConfigMap = new k8s.core.v1.ConfigMap(`${name}-ca`, { metadata: placement, data: { "ca.crt": ca.certPem } }, child);
         const credentials = createRegistryCredentials(name, settings.users, child);
-        const authenticated = settings.users.length > 0;
-        const settingsSecret = new k8s.core.v1.Secret(
-            `${name}-settings`,
-            {
-                metadata,
-                type: "Opaque",
-                stringData: pulumi.secret({
-                    ...registrySecretValues(settings, httpSecret.result),
-                    ...(authenticated ? { [SECRET_KEYS.htpasswd]: credentials.htpasswd } : {}),
-                }),
-            },
-            child,
-        );
-
-        const data = this.dataVolume(name, claimName, metadata, settings, child);
-        const volumes: k8s.types.input.core.v1.Volume[] = [
-            { name: VOLUME.tls, secret: { secretName: tlsSecret.metadata.name, defaultMode: 0o440 } },
-            data.volume,
-        ];
-        const mounts: k8s.types.input.core.v1.VolumeMount[] = [
-            { name: VOLUME.tls, mountPath: REGISTRY_TLS_DIR, readOnly: true },
-            { name: VOLUME.data, mountPath: REGISTRY_DATA_DIR },
-        ];
-        if (authenticated) {
-            volumes.push({
-                name: VOLUME.auth,
-                secret: { secretName: settingsSecret.metadata.name, items: [{ key: SECRET_KEYS.htpasswd, path: HTPASSWD_FILE }], defaultMode: 0o440 },
-            });
-            mounts.push({ name: VOLUME.auth, mountPath: REGISTRY_AUTH_DIR, readOnly: true });
-        }
-        if (settings.upstreamCaCertPem !== undefined) {
-            // Public, so a ConfigMap; auto-named, so a new CA is a new object and the pod rolls onto it.
-            const upstreamCa = new k8s.core.v1.ConfigMap(`${name}-upstream-ca`, { metadata, data: { [UPSTREAM_CA_FILE]: settings.upstreamCaCertPem } }, child);
-            volumes.push({ name: VOLUME.upstreamCa, configMap: { name: upstreamCa.metadata.name } });
-            mounts.push({ name: VOLUME.upstreamCa, mountPath: REGISTRY_UPSTREAM_CA_DIR, readOnly: true });
-        }
-
-        const env: k8s.types.input.core.v1.EnvVar[] = [
-            ...Object.entries(registryEnvironment(settings)).map(([envName, value]) => ({ name: envName, value })),
-            ...Object.entries(registrySecretEnvironment(settings)).map(([envName, key]) => ({
-                name: envName,
-                valueFrom: { secretKeyRef: { name: settingsSecret.metadata.name, key } },
-            })),
-        ];
-        const probe = { httpGet: { path: "/", port: REGISTRY_PORT, scheme: "HTTPS" }, periodSeconds: 10, timeoutSeconds: 3 };
-        const registry: k8s.types.input.core.v1.Container = {
-            name: "registry",
-            image: settings.image,
-            ports: [{ name: "https", containerPort: REGISTRY_PORT, protocol: "TCP" }],
-            env,
-            // `/` answers 200 while the storage health check passes, and needs no credentials (`/v2/` would be 401).
-            readinessProbe: { ...probe, failureThreshold: 3 },
-            livenessProbe: { ...probe, initialDelaySeconds: 10, failureThreshold: 6 },
-            securityContext: {
-                runAsUser: REGISTRY_UID,
-                runAsGroup: REGISTRY_UID,
-                runAsNonRoot: true,
-                readOnlyRootFilesystem: true,
-                allowPrivilegeEscalation: false,
-                capabilities: { drop: ["ALL"] },
-                seccompProfile: { type: "RuntimeDefault" },
-            },
-            volumeMounts: mounts,
-            resources: settings.resources,
+        const settingsSecret = this.settingsSecret(name, placement, settings, credentials.htpasswd, child);
+        const objects: RegistryPodObjects = {
+            tlsSecretName: tlsSecret.metadata.name,
+            settingsSecretName: settingsSecret.metadata.name,
+            dataClaimName: claim && claimFor(`${name}-data`, claim, placement, child),
+            upstreamCaConfigMapName:
+                settings.upstreamCaCertPem === undefined
+                    ? undefined
+                    : new k8s.core.v1.ConfigMap(`${name}-upstream-ca`, { metadata: placement, data: { [UPSTREAM_CA_FILE]: settings.upstreamCaCertPem } }, child).metadata.name,
         };
-        const deployment = new k8s.apps.v1.Deployment(
-            `${name}-deployment`,
-            {
-                metadata,
-                spec: {
-                    // One writer: distribution's filesystem driver does not coordinate between instances.
-                    replicas: 1,
-                    selector: { matchLabels: labels },
-                    strategy: deploymentStrategy(data.claimName !== undefined),
-                    template: {
-                        metadata: { labels },
-                        spec: {
-                            automountServiceAccountToken: false,
-                            // Service links would inject REGISTRY_PORT=tcp://... and similar, which distribution reads as configuration.
-                            enableServiceLinks: false,
-                            securityContext: {
-                                runAsUser: REGISTRY_UID,
-                                runAsGroup: REGISTRY_UID,
-                                fsGroup: REGISTRY_UID,
-                                runAsNonRoot: true,
-                                seccompProfile: { type: "RuntimeDefault" },
-                            },
-                            containers: [registry],
-                            volumes,
-                        },
-                    },
-                },
-            },
-            child,
-        );
-        const service = new k8s.core.v1.Service(
-            `${name}-service`,
-            {
-                metadata: {
-                    ...metadata,
-                    name: serviceName,
-                    // Without a load-balancer controller the address never comes, and up would wait 10 minutes for it.
-                    annotations: settings.serviceType === "LoadBalancer" && !settings.awaitLoadBalancer ? { "pulumi.com/skipAwait": "true" } : undefined,
-                },
-                spec: {
-                    type: settings.serviceType,
-                    selector: labels,
-                    ports: [{ name: "https", port: REGISTRY_PORT, targetPort: "https", protocol: "TCP" }],
-                },
-            },
-            child,
-        );
+        const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, registryDeploymentArgs(settings, placement, objects), child);
+        const service = new k8s.core.v1.Service(`${name}-service`, registryServiceArgs(settings, placement, names.serviceName), child);
         // These resolve once the registry answers (the Deployment waits for Available), so a daemon wired to it starts
         // only then: dockerd silently skips a mirror that is not up yet and pulls from upstream instead.
-        const ready = <T>(value: pulumi.Input<T>) => pulumi.all([value, deployment.metadata.name, service.metadata.name]).apply(([v]) => v as T);
+        const ready = onceReady(deployment, service);
 
-        this.registryHost = `${serviceName}.${namespaceName}.svc:${REGISTRY_PORT}`;
+        this.registryHost = names.registryHost;
         this.mode = settings.mode;
         this.host = ready(this.registryHost);
         this.mirrorUrl = ready(settings.mode === "mirror" ? mirrorUrlFor(this.registryHost) : undefined);
@@ -288,7 +233,7 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         this.caConfigMapName = caConfigMap.metadata.name;
         this.serviceName = service.metadata.name;
         this.namespace = namespace;
-        this.claimName = pulumi.output(data.claimName);
+        this.claimName = pulumi.output(objects.dataClaimName);
         this.userPasswords = credentials.passwords;
         this.registerOutputs({
             host: this.host,
@@ -302,30 +247,16 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         });
     }
 
-    /**
-     * Where the images live. A private registry's claim, `keptClaimName`, is kept:
-     * pushed images are the only copy, so they outlive `pulumi destroy` and the
-     * next `up` finds them (after a rename, reattach them with
-     * `storage.existingClaim`). A mirror's claim is only a cache and goes with
-     * the registry.
-     */
-    private dataVolume(
+    /** The registry's secret settings (its HTTP secret, upstream credentials, htpasswd file), as one Secret. */
+    private settingsSecret(
         name: string,
-        keptClaimName: string | undefined,
-        metadata: { namespace: pulumi.Input<string>; labels: Record<string, string> },
+        placement: { namespace: pulumi.Input<string>; labels: Record<string, string> },
         settings: SelfHostedRegistrySettings,
+        htpasswd: pulumi.Output<string>,
         opts: pulumi.CustomResourceOptions,
-    ): { volume: k8s.types.input.core.v1.Volume; claimName?: pulumi.Output<string> } {
-        const storage = settings.storage;
-        if (storage.kind === "emptyDir") {
-            return { volume: { name: VOLUME.data, emptyDir: { sizeLimit: storage.size } } };
-        }
-        const claim =
-            storage.kind === "existingClaim"
-                ? pulumi.output(storage.claimName)
-                : keptClaimName !== undefined
-                  ? createKeptClaim(`${name}-data`, { name: keptClaimName, ...metadata, size: storage.size, storageClass: storage.storageClass }, opts)
-                  : new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, { metadata, spec: readWriteOnceClaimSpec(storage.size, storage.storageClass) }, opts).metadata.name;
-        return { volume: { name: VOLUME.data, persistentVolumeClaim: { claimName: claim } }, claimName: claim };
+    ): k8s.core.v1.Secret {
+        const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 32, special: false }, opts);
+        const values = { ...registrySecretValues(settings, httpSecret.result), ...(settings.users.length > 0 ? { [SECRET_KEYS.htpasswd]: htpasswd } : {}) };
+        return new k8s.core.v1.Secret(`${name}-settings`, { metadata: placement, type: "Opaque", stringData: pulumi.secret(values) }, opts);
     }
 }

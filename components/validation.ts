@@ -1,6 +1,8 @@
 import * as crypto from "crypto";
 import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { Certificate, KeyUsage, KeyUsageFlags, id_ce_keyUsage } from "@peculiar/asn1-x509";
 
 /**
  * Bad input, reported before any resource is registered. `argument` is the
@@ -57,7 +59,7 @@ function render(value: unknown, depth: number): string {
     if (value === null) {
         return "null";
     }
-    if (pulumi.Output.isInstance(value) || value instanceof Promise) {
+    if (isOutput(value)) {
         return "an Output";
     }
     if (depth > 3) {
@@ -72,9 +74,9 @@ function render(value: unknown, depth: number): string {
     return `{${entries.join(",")}}`;
 }
 
-/** A value validated now when it is known; left to the engine when it is an Output. */
-function isKnown<T>(value: T | unknown): value is T {
-    return value !== undefined && (typeof value !== "object" || value === null || !("apply" in (value as object)));
+/** A value the engine resolves later: checked then, by the engine, not now. */
+export function isOutput(value: unknown): boolean {
+    return pulumi.Output.isInstance(value) || value instanceof Promise;
 }
 
 export function oneOf<T extends string>(value: unknown, allowed: readonly T[], argument: string): T {
@@ -134,7 +136,7 @@ export function knownArgs<T extends object>(value: T | undefined | null, allowed
 }
 
 function checkKeys<T extends object>(value: T, allowed: readonly string[], argument: string, keyArgument: (key: string) => string): T {
-    if (typeof value !== "object" || value === null || Array.isArray(value) || pulumi.Output.isInstance(value)) {
+    if (typeof value !== "object" || value === null || Array.isArray(value) || isOutput(value)) {
         throw new InvalidArgumentError(argument, value, `an object with ${allowed.join(", ")}`);
     }
     for (const key of Object.keys(value)) {
@@ -143,6 +145,14 @@ function checkKeys<T extends object>(value: T, allowed: readonly string[], argum
         }
     }
     return value;
+}
+
+/** Every key of an args interface, each marked `true`: the compiler refuses a list that misses or adds one. */
+export type ArgumentFields<T> = { [K in keyof Required<T>]: true };
+
+/** The keys of an args interface, from its ArgumentFields. */
+export function argumentKeys<T extends object>(fields: ArgumentFields<T>): (keyof T & string)[] {
+    return Object.keys(fields) as (keyof T & string)[];
 }
 
 /** Keys that would reach an object's prototype when copied. */
@@ -255,14 +265,18 @@ export function mirrorUrl(value: unknown, argument: string): string {
     if (typeof value !== "string" || !value.startsWith("https://")) {
         throw new InvalidArgumentError(argument, value, expected);
     }
+    // The URL parser would drop whitespace, turn '\\' into '/', decode '%' and turn a Unicode host into punycode: the URL dockerd got would not be the one written.
+    if (/[^\x21-\x7e]|[\\%]/.test(value)) {
+        throw new InvalidArgumentError(argument, value, `${expected}, in printable ASCII without spaces, '\\' or '%' (write an international host in its xn-- form)`);
+    }
     let url: URL;
     try {
         url = new URL(value);
     } catch {
         throw new InvalidArgumentError(argument, value, expected);
     }
-    if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash || url.username || url.password) {
-        throw new InvalidArgumentError(argument, value, `${expected} (no path, query or credentials)`);
+    if ((url.pathname !== "/" && url.pathname !== "") || /[?#@]/.test(value)) {
+        throw new InvalidArgumentError(argument, value, `${expected} (no path, query, fragment or credentials)`);
     }
     registryHost(url.host, argument);
     return value.replace(/\/$/, "");
@@ -280,26 +294,12 @@ function refusePrivateKey(value: unknown, argument: string, expected: string): v
     }
 }
 
-/** Must parse as an X.509 certificate in PEM, as dockerd reads from certs.d. */
-export function pemCertificate(value: unknown, argument: string): string {
-    const expected = "a PEM-encoded X.509 certificate (-----BEGIN CERTIFICATE-----)";
-    refusePrivateKey(value, argument, expected);
-    if (typeof value !== "string" || !value.includes("-----BEGIN CERTIFICATE-----")) {
-        throw new InvalidArgumentError(argument, value, expected);
-    }
-    try {
-        new crypto.X509Certificate(value);
-    } catch {
-        throw new InvalidArgumentError(argument, value, expected);
-    }
-    return value;
-}
-
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
 /**
- * One or more PEM certificates, as Go reads a file of roots: every block must be a
- * CERTIFICATE that parses, and there must be at least one.
+ * One or more PEM certificates, as Go reads a file of roots or a served chain:
+ * every block must be a CERTIFICATE that parses, and there must be at least one.
+ * A private key anywhere in it is refused without printing it.
  */
 export function pemCertificates(value: unknown, argument: string): crypto.X509Certificate[] {
     const expected = "one or more PEM-encoded X.509 certificates (-----BEGIN CERTIFICATE-----)";
@@ -309,7 +309,7 @@ export function pemCertificates(value: unknown, argument: string): crypto.X509Ce
         throw new InvalidArgumentError(argument, value, expected);
     }
     return blocks.map((block, index) => {
-        const what = blocks.length > 1 ? `block ${index + 1} of ${blocks.length}` : "the block";
+        const what = blockName(index, blocks.length);
         if (block[1] !== "CERTIFICATE") {
             throw new InvalidArgumentError(argument, `${what}: ${block[1]}`, `${expected} and nothing else`);
         }
@@ -321,10 +321,68 @@ export function pemCertificates(value: unknown, argument: string): crypto.X509Ce
     });
 }
 
-/** Like pemCertificate, for an argument that may also be an Output resolved later. */
-export function pemCertificateInput<T>(value: T, argument: string): T {
-    if (isKnown<string>(value)) {
-        pemCertificate(value, argument);
+function blockName(index: number, count: number): string {
+    return count > 1 ? `block ${index + 1} of ${count}` : "the block";
+}
+
+/** A certificate's subject on one line, as errors name it. */
+export function subjectOf(cert: crypto.X509Certificate): string {
+    return cert.subject.replace(/\n/g, ", ");
+}
+
+/** The key usage bits a certificate states, or undefined when it has no keyUsage extension. */
+function keyUsage(cert: crypto.X509Certificate): KeyUsageFlags | undefined {
+    const parsed = AsnConvert.parse(cert.raw, Certificate);
+    const extension = parsed.tbsCertificate.extensions?.find((e) => e.extnID === id_ce_keyUsage);
+    return extension === undefined ? undefined : AsnConvert.parse(extension.extnValue.buffer, KeyUsage).toNumber();
+}
+
+/** Refuses a certificate outside its validity period at `now`. */
+function requireValidNow(cert: crypto.X509Certificate, argument: string, what: string, now: Date): void {
+    if (now < new Date(cert.validFrom)) {
+        throw new InvalidArgumentError(argument, `${what}: ${subjectOf(cert)}, valid from ${cert.validFrom}`, "a certificate valid now, not one that is not yet valid");
+    }
+    if (now > new Date(cert.validTo)) {
+        throw new InvalidArgumentError(argument, `${what}: ${subjectOf(cert)}, expired ${cert.validTo}`, "a certificate valid now, not an expired one");
+    }
+}
+
+/**
+ * CA certificates that Go verifies a chain with: each valid now, basicConstraints
+ * CA:TRUE, and keyCertSign among its key usages when it states any (a CA without
+ * the extension signs anything, as RFC 5280 and Go allow).
+ */
+export function caCertificates(value: unknown, argument: string, now = new Date()): crypto.X509Certificate[] {
+    const certs = pemCertificates(value, argument);
+    certs.forEach((cert, index) => {
+        const what = blockName(index, certs.length);
+        // Checked first: OpenSSL, behind `cert.ca`, also denies a CA whose key usage lacks keyCertSign.
+        const usage = keyUsage(cert);
+        if (usage !== undefined && (usage & KeyUsageFlags.keyCertSign) === 0) {
+            throw new InvalidArgumentError(argument, `${what}: ${subjectOf(cert)}`, "a CA certificate whose key usage includes keyCertSign (certificate signing)");
+        }
+        if (!cert.ca) {
+            throw new InvalidArgumentError(argument, `${what}: ${subjectOf(cert)}`, "a CA certificate (basicConstraints CA:TRUE)");
+        }
+        requireValidNow(cert, argument, what, now);
+    });
+    return certs;
+}
+
+/** A server's certificate (a chain may follow it), valid now and not a CA; returns the server's own. */
+export function serverCertificate(value: unknown, argument: string, now = new Date()): crypto.X509Certificate {
+    const [cert] = pemCertificates(value, argument);
+    if (cert.ca) {
+        throw new InvalidArgumentError(argument, subjectOf(cert), "a server certificate, not a CA (basicConstraints CA:FALSE)");
+    }
+    requireValidNow(cert, argument, "the certificate", now);
+    return cert;
+}
+
+/** Like caCertificates, for an argument that may also be an Output resolved later (left to the engine). */
+export function caCertificatesInput<T>(value: T, argument: string): T {
+    if (!isOutput(value)) {
+        caCertificates(value, argument);
     }
     return value;
 }
@@ -356,12 +414,25 @@ export function refuseBesideExistingClaim<T extends { size?: unknown; storageCla
 }
 
 /** Sizes and amounts are never negative here, so no sign is accepted. */
-const QUANTITY = /^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
+const QUANTITY = /^(\d+(?:\.\d*)?|\.\d+)([eE][-+]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
+const QUANTITY_SUFFIXES: Record<string, number> = {
+    "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
 
-/** A Kubernetes resource quantity such as 20Gi, 500m or 1.5. */
+/** A quantity's value as a number, for comparing two of them. */
+export function quantityValue(value: string): number {
+    const [, number, suffix = ""] = QUANTITY.exec(value)!;
+    return /^[eE]/.test(suffix) ? Number(number + suffix) : Number(number) * QUANTITY_SUFFIXES[suffix];
+}
+
+/** A Kubernetes resource quantity such as 20Gi, 500m or 1.5, above 0: the kubelet reads a zero size or limit as no bound at all. */
 export function quantity(value: unknown, argument: string): string {
     if (typeof value !== "string" || !QUANTITY.test(value)) {
         throw new InvalidArgumentError(argument, value, "a Kubernetes quantity such as 10Gi, 512Mi or 500m");
+    }
+    if (quantityValue(value) === 0) {
+        throw new InvalidArgumentError(argument, value, "a quantity above 0 (the kubelet reads 0 as unbounded; leave the key out for no bound)");
     }
     return value;
 }
@@ -380,22 +451,35 @@ export interface ContainerResources {
     limits?: Record<string, string>;
 }
 
-/** A container's requests and limits, each amount a quantity; `defaults` when none are given. */
+/** Resources a container can request: the built-in ones, huge pages, and extended resources (`example.com/gpu`). */
+const RESOURCE_NAME = /^(cpu|memory|ephemeral-storage|hugepages-\d+(Ki|Mi|Gi)|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
+
+/** A container's requests and limits, each amount a quantity of a known resource, no request above its limit; `defaults` when none are given. */
 export function containerResources(value: unknown, argument: string, defaults: ContainerResources): ContainerResources {
     if (value === undefined) {
         return defaults;
     }
-    if (typeof value !== "object" || value === null) {
-        throw new InvalidArgumentError(argument, value, "an object with requests and limits");
-    }
-    const given = value as ContainerResources;
-    const amounts = (map: Record<string, string> | undefined, key: string) => {
-        if (map !== undefined) {
-            for (const [resource, amount] of Object.entries(stringMap(map, `${argument}.${key}`))) {
-                quantity(amount, `${argument}.${key}.${resource}`);
+    const given = knownKeys(value as ContainerResources, ["requests", "limits"], argument);
+    const amounts = (key: "requests" | "limits") => {
+        const map = given[key];
+        if (map === undefined) {
+            return undefined;
+        }
+        for (const [resource, amount] of Object.entries(stringMap(map, `${argument}.${key}`))) {
+            if (!RESOURCE_NAME.test(resource)) {
+                throw new InvalidArgumentError(`${argument}.${key}`, resource, "resources named cpu, memory, ephemeral-storage, hugepages-<size> or <domain>/<name>");
             }
+            quantity(amount, `${argument}.${key}.${resource}`);
         }
         return map;
     };
-    return { requests: amounts(given.requests, "requests"), limits: amounts(given.limits, "limits") };
+    const requests = amounts("requests");
+    const limits = amounts("limits");
+    for (const [resource, request] of Object.entries(requests ?? {})) {
+        const limit = limits?.[resource];
+        if (limit !== undefined && quantityValue(request) > quantityValue(limit)) {
+            throw new InvalidArgumentError(`${argument}.requests.${resource}`, request, `at most the limit, ${limit} (the API refuses a request above its limit)`);
+        }
+    }
+    return { requests, limits };
 }

@@ -10,21 +10,20 @@ import {
     registryCaRelativePath,
     validateDaemonArgs,
     waitForDaemonScript,
-    withRegistry,
 } from "../components/daemon";
 import { InvalidArgumentError } from "../components/validation";
 
-const noExtras = { registryMirrors: [], insecureRegistries: [], extraArgs: [] };
+const noExtras = { registryMirrors: [], registries: [], extraDockerdArgs: [] };
 
 describe("dockerd flags", () => {
     it("begin with dockerd so the official entrypoint adds no TLS or ports of its own", () => {
         for (const transport of ["unix", "tls", "tcp"] as const) {
-            assert.equal(dockerdArgs({ transport, ...noExtras })[0], "dockerd");
+            assert.equal(dockerdArgs(transport, noExtras)[0], "dockerd");
         }
     });
 
     it("serve the unix transport on the shared socket only, with TLS off", () => {
-        assert.deepEqual(dockerdArgs({ transport: "unix", ...noExtras }), [
+        assert.deepEqual(dockerdArgs("unix", noExtras), [
             "dockerd",
             "--host=unix:///var/run/dind/docker.sock",
             "--tls=false",
@@ -32,14 +31,14 @@ describe("dockerd flags", () => {
     });
 
     it("serve plaintext tcp on loopback only, never on every interface", () => {
-        const args = dockerdArgs({ transport: "tcp", ...noExtras });
+        const args = dockerdArgs("tcp", noExtras);
         assert.ok(args.includes("--host=tcp://127.0.0.1:2375"));
         assert.ok(args.includes("--tls=false"), "without --tls=false dockerd sleeps ~16 s");
         assert.ok(!args.some((a) => a.includes("0.0.0.0")));
     });
 
     it("verify clients on the tls transport with the mounted server pair", () => {
-        const args = dockerdArgs({ transport: "tls", ...noExtras });
+        const args = dockerdArgs("tls", noExtras);
         assert.ok(args.includes("--host=tcp://0.0.0.0:2376"));
         assert.ok(args.includes("--tlsverify"));
         assert.ok(args.includes("--tlscacert=/certs/server/ca.pem"));
@@ -49,12 +48,11 @@ describe("dockerd flags", () => {
     });
 
     it("keep mirrors in order, mark insecure registries, and set the MTU for user networks too", () => {
-        const args = dockerdArgs({
-            transport: "unix",
+        const args = dockerdArgs("unix", {
             registryMirrors: ["https://a:5000", "https://b"],
-            insecureRegistries: ["legacy:5000"],
+            registries: [{ host: "trusted:5000", caCertPem: "PEM" }, { host: "legacy:5000", insecure: true }],
             mtu: 1400,
-            extraArgs: ["--debug"],
+            extraDockerdArgs: ["--debug"],
         });
         assert.deepEqual(args.slice(3), [
             "--registry-mirror=https://a:5000",
@@ -194,7 +192,7 @@ describe("daemon arguments", () => {
     it("reject a CA that is not a PEM certificate", () => {
         assert.throws(
             () => validateDaemonArgs({ registries: [{ host: "r:5000", caCertPem: "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----" }] }, "args."),
-            /args.registries\[0\].caCertPem: expected a PEM-encoded X.509 certificate/,
+            /args.registries\[0\].caCertPem: expected one or more PEM-encoded X.509 certificates/,
         );
     });
 
@@ -203,14 +201,13 @@ describe("daemon arguments", () => {
     });
 
     it("put a wired mirror registry first and trust its CA", () => {
-        const settings = validateDaemonArgs({ registryMirrors: ["https://other"] }, "args.");
-        const wired = withRegistry(settings, { registryHost: "mirror.ns.svc:5000", mode: "mirror", caCertPem: undefined as any });
+        const wired = validateDaemonArgs({ registryMirrors: ["https://other"] }, "args.", { registryHost: "mirror.ns.svc:5000", mode: "mirror", caCertPem: undefined as any });
         assert.deepEqual(wired.registryMirrors, ["https://mirror.ns.svc:5000", "https://other"]);
         assert.deepEqual(wired.registries.map((r) => r.host), ["mirror.ns.svc:5000"]);
     });
 
     it("trust a wired private registry without making it a mirror", () => {
-        const wired = withRegistry(validateDaemonArgs({}, "args."), { registryHost: "private:5000", mode: "private", caCertPem: undefined as any });
+        const wired = validateDaemonArgs({}, "args.", { registryHost: "private:5000", mode: "private", caCertPem: undefined as any });
         assert.deepEqual(wired.registryMirrors, []);
         assert.deepEqual(wired.registries.map((r) => r.host), ["private:5000"]);
     });

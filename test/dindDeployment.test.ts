@@ -373,7 +373,7 @@ describe("DindDeployment", () => {
             ["mirror with a path", { registryMirrors: ["https://mirror/v2"] }, /^args.registryMirrors\[0\]: .*no path/],
             ["registry host with a scheme", { registries: [{ host: "https://r" }] }, /^args.registries\[0\].host: expected a registry host/],
             ["registry host with a bad port", { registries: [{ host: "r:70000" }] }, /^args.registries\[0\].host: expected a port/],
-            ["CA that is no certificate", { registries: [{ host: "r", caCertPem: "hello" }] }, /^args.registries\[0\].caCertPem: expected a PEM/],
+            ["CA that is no certificate", { registries: [{ host: "r", caCertPem: "hello" }] }, /^args.registries\[0\].caCertPem: expected (a|one or more) PEM-encoded X.509 certificate/],
             ["unknown transport", { transport: "ssh" as any }, /^args.transport: expected one of "unix", "tls", "tcp", got "ssh"/],
             ["unknown workload", { workload: "CronJob" as any }, /^args.workload: expected one of "Deployment", "Job"/],
             ["negative replicas", { replicas: -1 }, /^args.replicas: expected an integer from 0/],
@@ -405,6 +405,41 @@ describe("DindDeployment", () => {
             ["a TLS Secret without a name", { namespace: "ci", transport: "tls", tlsSecrets: { server: "s" } as any }, /^args.tlsSecrets.client: expected a lower-case DNS name/],
             ["a misspelt TLS Secret key", { namespace: "ci", transport: "tls", tlsSecrets: { server: "s", client: "c", ca: "x" } as any }, /^args.tlsSecrets.ca: expected no such key/],
             ["empty run id", { workload: "Job", script: "true", runId: "" }, /^args.runId: expected a non-empty string/],
+            // args themselves
+            ["null in place of args", null as any, /^args: expected an object with namespace, workload/],
+            ["list in place of args", [] as any, /^args: expected an object with/],
+            ["string in place of args", "ci" as any, /^args: expected an object with/],
+            ["misspelt argument", { replica: 2 } as any, /^args\.replica: expected no such key: the keys are namespace, workload, replicas/],
+            ["__proto__ argument", JSON.parse('{"__proto__": {"replicas": 2}}'), /^args\.__proto__: expected no such key/],
+            ["constructor argument", JSON.parse('{"constructor": {}}'), /^args\.constructor: expected no such key/],
+            // arguments that would have no effect
+            ["replica count for a Job", { workload: "Job", script: "true", replicas: 1 }, /^args\.replicas: expected nothing unless the workload is a Deployment \(a Job runs one pod\), got 1$/],
+            ["Job timeout for a Deployment", { jobTimeoutSeconds: 600 }, /^args\.jobTimeoutSeconds: expected nothing unless the workload is a Job .*got 600$/],
+            ["storage class for an emptyDir", { dockerStorage: { storageClass: "fast" } }, /^args\.dockerStorage\.storageClass: expected nothing unless args\.dockerStorage\.persistent is true \(an emptyDir has no StorageClass\)/],
+            ["storage class beside persistent: false", { dockerStorage: { persistent: false, storageClass: "fast" } }, /^args\.dockerStorage\.storageClass: expected nothing unless/],
+            ["CA ConfigMap without registries", { namespace: "ci", caConfigMapName: "cas" }, /^args\.caConfigMapName: expected nothing without args\.registries to verify with it/],
+            ["CA ConfigMap with only insecure registries", { namespace: "ci", caConfigMapName: "cas", registries: [{ host: "r", insecure: true }] }, /^args\.caConfigMapName: expected nothing without args\.registries/],
+            ["client trust without a registry CA", { clientTrustsRegistryCas: true }, /^args\.clientTrustsRegistryCas: expected nothing without a registry CA to trust/],
+            ["client distrust without a registry CA", { clientTrustsRegistryCas: false, registries: [{ host: "r" }] }, /^args\.clientTrustsRegistryCas: expected nothing without a registry CA/],
+            ["toleration time without NoExecute", { tolerations: [{ key: "ci", operator: "Exists", effect: "NoSchedule", tolerationSeconds: 60 }] }, /^args\.tolerations\[0\]\.tolerationSeconds: expected nothing unless effect is NoExecute/],
+            ["toleration value with Exists", { tolerations: [{ key: "ci", operator: "Exists", value: "yes" }] }, /^args\.tolerations\[0\]\.value: expected nothing with operator Exists/],
+            // values the API would refuse
+            ["toleration of every key by Equal", { tolerations: [{ operator: "Equal", value: "x" }] }, /^args\.tolerations\[0\]\.operator: expected Exists when no key is given/],
+            ["unknown taint effect", { tolerations: [{ key: "ci", effect: "NoRun" as any }] }, /^args\.tolerations\[0\]\.effect: expected one of "NoSchedule", "PreferNoSchedule", "NoExecute"/],
+            ["toleration key that is no label key", { tolerations: [{ key: "a b", operator: "Exists" }] }, /^args\.tolerations\[0\]\.key: expected a label key/],
+            ["node selector key that is no label key", { nodeSelector: { "Example.com/pool": "ci" } }, /^args\.nodeSelector: expected a label key.*got "Example\.com\/pool"$/],
+            ["node selector value that is no label value", { nodeSelector: { pool: "ci pool" } }, /^args\.nodeSelector\.pool: expected a label value/],
+            ["node selector value too long", { nodeSelector: { pool: "p".repeat(64) } }, /^args\.nodeSelector\.pool: expected a label value \(at most 63/],
+            ["output over the client's socket", { output: { mountPath: "/var/run/dind" } }, /^args\.output\.mountPath: expected a path clear of \/var\/run\/dind/],
+            ["output over the client's TLS pair", { transport: "tls", output: { mountPath: "/certs" } }, /^args\.output\.mountPath: expected a path clear of \/certs\/client/],
+            ["output inside the trusted CAs", { output: { mountPath: "/etc/pulumi-dind/ca/out" } }, /^args\.output\.mountPath: expected a path clear of \/etc\/pulumi-dind\/ca/],
+            ["output path that is not normalised", { output: { mountPath: "/work/../var/run/dind" } }, /^args\.output\.mountPath: expected a normalised absolute path/],
+            ["output path with a trailing slash", { output: { mountPath: "/output/" } }, /^args\.output\.mountPath: expected a normalised absolute path/],
+            ["wired registry that is null", { registry: null as any }, /^args\.registry: expected a SelfHostedRegistry/],
+            ["wired registry without a host", { registry: { mode: "mirror", caCertPem: pulumi.output("x") } as any }, /^args\.registry\.registryHost: expected a registry host/],
+            ["wired registry of an unknown mode", { registry: { registryHost: "r:5000", mode: "cache", caCertPem: pulumi.output("x") } as any }, /^args\.registry\.mode: expected one of "mirror", "private"/],
+            ["wired registry on a Docker network", { registry: { registryHost: "mirror:5000", mode: "mirror", caCertPem: pulumi.output("x"), networkName: pulumi.output("net") } }, /^args\.registry: expected a registry in the cluster/],
+            ["registry host too long for a ConfigMap key", { registries: [{ host: `${"r".repeat(60)}.${"e".repeat(60)}.${"g".repeat(60)}.${"i".repeat(60)}.example`, caCertPem: testCertificate() }] }, /^args\.registries\[0\]\.host \(its CA's ConfigMap key\): expected a ConfigMap key \(1 to 253/],
         ];
         for (const [what, args, message] of cases) {
             it(`rejects a ${what} before registering anything`, async () => {
@@ -419,6 +454,27 @@ describe("DindDeployment", () => {
             const { error, registered } = await captureFailure(() => new DindDeployment(name, { namespace: "ci", output: {} }));
             assert.match(error.message, /^name \(it names the claim d+-output\): expected a DNS name/);
             assert.equal(registered, 0);
+        });
+
+        const names: [string, string, DindDeploymentArgs, RegExp][] = [
+            ["a Job name whose pods' job-name label would pass 63 characters", "j".repeat(51), { workload: "Job", script: "true" }, /^name: expected at most 50 characters for a Job/],
+            ["a name with upper case, in a given namespace", "Dind_CI", { namespace: "ci" }, /^name \(it begins the names of the objects the provider names\): expected a lower-case DNS name/],
+            ["a name longer than a label value, in a given namespace", "d".repeat(64), { namespace: "ci" }, /^name \(it is the pods' app\.kubernetes\.io\/instance label\): expected a label value/],
+            ["a name ending in a dot, in a given namespace", "dind.", { namespace: "ci" }, /^name \(it is the pods' app\.kubernetes\.io\/instance label\)/],
+        ];
+        for (const [what, name, args, message] of names) {
+            it(`rejects ${what} before registering anything`, async () => {
+                const { error, registered } = await captureFailure(() => new DindDeployment(name, args));
+                assert.match(error.message, message);
+                assert.equal(registered, 0);
+            });
+        }
+
+        it("takes the longest Job name whose label fits, and a dotted name in a given namespace", async () => {
+            const { captured } = await deploy({ workload: "Job", script: "true" }, "j".repeat(50));
+            assert.equal(captured.only(JOB).inputs.metadata.labels["app.kubernetes.io/instance"], "j".repeat(50));
+            const dotted = await deploy({ namespace: "ci" }, "ci.builds");
+            assert.equal(dotted.captured.only(DEPLOYMENT).inputs.metadata.labels["app.kubernetes.io/instance"], "ci.builds");
         });
 
         it("rejects a component name that cannot name its namespace", async () => {

@@ -485,7 +485,7 @@ describe("LocalDind", () => {
             ["a host port out of range", { ...TLS, hostPort: 70000 }, /^args.hostPort: expected an integer from 1 to 65535, got 70000/],
             ["a mirror without https", { ...UNIX, registryMirrors: ["http://mirror"] }, /^args.registryMirrors\[0\]: expected an https:\/\/ URL.*got "http:\/\/mirror"/],
             ["a registry host with a scheme", { ...UNIX, registries: [{ host: "https://r" }] }, /^args.registries\[0\].host: expected a registry host/],
-            ["a CA that is no certificate", { ...UNIX, registries: [{ host: "r", caCertPem: "hello" }] }, /^args.registries\[0\].caCertPem: expected a PEM/],
+            ["a CA that is no certificate", { ...UNIX, registries: [{ host: "r", caCertPem: "hello" }] }, /^args.registries\[0\].caCertPem: expected one or more PEM-encoded X.509 certificates/],
             ["an MTU out of range", { ...UNIX, mtu: 70000 }, /^args.mtu: expected an integer from 68 to 65535, got 70000/],
             ["an empty client script", { ...UNIX, client: { script: "" } }, /^args.client.script: expected a non-empty string, got ""/],
             ["a blank client script", { ...UNIX, client: { script: "  \n" } }, /^args.client.script: expected a non-empty string/],

@@ -89,11 +89,52 @@ export function badUpstreamTrustCases(): [string, Record<string, unknown>, RegEx
         ["an upstream CA that is no PEM", { upstreamCaCertPem: "hello" }, new RegExp(`^args\\.upstreamCaCertPem: ${certificates}, got "hello"$`)],
         ["an upstream CA bundle with a public key in it", { upstreamCaCertPem: ca.certPem + testPublicKeyPem() }, new RegExp(`^args\\.upstreamCaCertPem: ${certificates} and nothing else, got "block 2 of 2: PUBLIC KEY"$`)],
         ["an upstream CA block that does not parse", { upstreamCaCertPem: "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n" }, new RegExp(`^args\\.upstreamCaCertPem: ${certificates}, got "the block: a CERTIFICATE that does not parse"$`)],
-        ["a server certificate in the upstream CA bundle", { upstreamCaCertPem: ca.certPem + leaf }, /^args\.upstreamCaCertPem: expected a CA certificate \(basicConstraints CA:TRUE\), got "CN=leaf"$/],
-        ["an upstream CA that is no string", { upstreamCaCertPem: 42 }, /^args\.upstreamCaCertPem: expected a PEM string or an Output of one, got "number"$/],
+        ["a server certificate in the upstream CA bundle", { upstreamCaCertPem: ca.certPem + leaf }, /^args\.upstreamCaCertPem: expected a CA certificate .*, got "block 2 of 2: CN=leaf"$/],
+        ["an upstream CA that is no string", { upstreamCaCertPem: 42 }, new RegExp(`^args\\.upstreamCaCertPem: ${certificates}, got 42$`)],
         ["a cache TTL without a unit", { cacheTtl: "168" }, /^args\.cacheTtl: expected a Go duration such as "168h" or "1h30m" \(units ns, us, ms, s, m, h\), or "0", got "168"$/],
         ["a cache TTL in days", { cacheTtl: "7d" }, /^args\.cacheTtl: expected a Go duration.*, got "7d"$/],
         ["a negative cache TTL", { cacheTtl: "-1h" }, /^args\.cacheTtl: expected a Go duration.*, got "-1h"$/],
         ["a cache TTL as a number", { cacheTtl: 3600 }, /^args\.cacheTtl: expected a Go duration.*, got 3600$/],
     ];
+}
+
+/** How an unusable CA differs from testCa(): its validity period or its extensions. */
+export interface OddCaOptions {
+    /** openssl's YYYYMMDDHHMMSSZ. */
+    startDate: string;
+    endDate: string;
+    basicConstraints: string;
+    keyUsage: string;
+}
+
+/** A self-signed certificate made by `openssl ca`, which, unlike `req -x509`, takes any validity period. */
+export function testOddCa(name: string, options: Partial<OddCaOptions>): string {
+    const { startDate, endDate, basicConstraints, keyUsage } = {
+        startDate: "20200101000000Z",
+        endDate: "20991231000000Z",
+        basicConstraints: "critical,CA:TRUE",
+        keyUsage: "critical,keyCertSign,cRLSign",
+        ...options,
+    };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "test-odd-ca-"));
+    try {
+        fs.writeFileSync(path.join(dir, "index.txt"), "");
+        fs.writeFileSync(path.join(dir, "serial"), "01\n");
+        fs.writeFileSync(
+            path.join(dir, "openssl.cnf"),
+            [
+                "[ca]", "default_ca = ca", "[ca]", "database = index.txt", "serial = serial", "new_certs_dir = .",
+                "default_md = sha256", "policy = policy", "unique_subject = no", "[policy]", "commonName = supplied",
+                "[extensions]", `basicConstraints = ${basicConstraints}`, keyUsage ? `keyUsage = ${keyUsage}` : "", "",
+            ].join("\n"),
+        );
+        const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+        run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key");
+        run("req", "-new", "-key", "ca.key", "-subj", `/CN=${name}`, "-out", "ca.csr");
+        run("ca", "-batch", "-selfsign", "-keyfile", "ca.key", "-in", "ca.csr", "-out", "ca.crt", "-notext",
+            "-startdate", startDate, "-enddate", endDate, "-config", "openssl.cnf", "-extensions", "extensions");
+        return fs.readFileSync(path.join(dir, "ca.crt"), "utf8");
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 }

@@ -153,7 +153,7 @@ describe("the program", () => {
             ["a mirror without https", { ...base, "dind:registryMirrors": ["http://mirror:5000"] }, /^dind:registryMirrors\[0\]: expected an https/],
             ["a mirror with a path", { ...base, "dind:registryMirrors": ["https://mirror/cache"] }, /^dind:registryMirrors\[0\]: .*no path/],
             ["a registry host with a scheme", { ...base, "dind:registries": [{ host: "https://r:5000" }] }, /^dind:registries\[0\].host: /],
-            ["a CA that is not PEM", { ...base, "dind:registries": [{ host: "r", caCertPem: "MIIB" }] }, /^dind:registries\[0\].caCertPem: expected a PEM/],
+            ["a CA that is not PEM", { ...base, "dind:registries": [{ host: "r", caCertPem: "MIIB" }] }, /^dind:registries\[0\].caCertPem: expected one or more PEM-encoded X.509 certificates/],
             ["an unknown transport", { ...base, "dind:transport": "ssh" }, /^dind:transport: expected one of "unix", "tls", "tcp", got "ssh"/],
             ["an unknown workload", { ...base, "dind:workload": "DaemonSet" }, /^dind:workload: expected one of "Deployment", "Job", got "DaemonSet"/],
             ["negative replicas", { ...base, "dind:replicas": -1 }, /^dind:replicas: expected an integer from 0 to 1000, got -1/],
@@ -205,7 +205,7 @@ describe("the program", () => {
             ["a misspelt key holding a password", { ...base, "dind:registryPassword": secretWord }, /^dind:registryPassword: expected no such key: the keys are .*, got "a value"$/],
             ["a misspelt secret key", { ...base, "dind:selfHostedRegistri": { upstreamPassword: secretWord } }, /^dind:selfHostedRegistri: expected no such key/, ["dind:selfHostedRegistri"]],
             ["a key of the other target holding credentials", { ...base, "dind:dockerHost": `ssh://ci:${secretWord}@build-host` }, /^dind:dockerHost: expected no value with target kubernetes \(it is read with target docker\), got "a value"$/],
-            ["credentials in a mirror URL", { ...base, "dind:registryMirrors": [`https://ci:${secretWord}@mirror.example.com`] }, /^dind:registryMirrors\[0\]: expected an https:\/\/ URL.*\(no path, query or credentials\)/],
+            ["credentials in a mirror URL", { ...base, "dind:registryMirrors": [`https://ci:${secretWord}@mirror.example.com`] }, /^dind:registryMirrors\[0\]: expected an https:\/\/ URL.*\(no path, query, fragment or credentials\)/],
 
             // Checks of the daemon against the registry wired to it, named by config key, before the registry is declared.
             ["a CA ConfigMap beside the self-hosted registry", { ...base, "dind:namespace": "ci", "dind:caConfigMapName": "cas", ...registry({}) }, /^dind:caConfigMapName: expected to be left out when registries carry caCertPem or a registry is wired in/],

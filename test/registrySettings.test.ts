@@ -3,7 +3,7 @@ import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import { capture, isSecret, valueOf } from "./harness";
 import { testCa } from "./pems";
-import { pemCertificate, pemCertificates } from "../components/validation";
+import { caCertificates, pemCertificates, serverCertificate } from "../components/validation";
 import {
     DEFAULT_REGISTRY_IMAGE,
     certificateNames,
@@ -70,7 +70,7 @@ describe("registry settings", () => {
         it("never prints a private key pasted where a certificate belongs", () => {
             const ca = testCa();
             const body = ca.keyPem.split("\n")[1];
-            for (const [argument, check] of [["args.upstreamCaCertPem", pemCertificates], ["args.caCertPem", pemCertificate]] as const) {
+            for (const [argument, check] of [["args.upstreamCaCertPem", pemCertificates], ["args.caCertPem", caCertificates], ["args.tlsCertPem", serverCertificate]] as const) {
                 for (const given of [ca.keyPem, ca.certPem + ca.keyPem]) {
                     assert.throws(
                         () => check(given, argument),

@@ -11,6 +11,8 @@ import { validateManifests } from "./kubernetesSchema";
 import { badUpstreamTrustCases, testCa, testServerCertificate } from "./pems";
 import { SelfHostedRegistry, SelfHostedRegistryArgs, validateSelfHostedRegistryArgs } from "../components/selfHostedRegistry";
 import { DindDeployment } from "../components/dindDeployment";
+import { REGISTRY_VOLUME, registryPodSpec, registryPodVolumes, registryServiceArgs } from "../components/kubernetesRegistryPod";
+import { assertGolden } from "./support/golden";
 
 const COMPONENT = "dind:index:SelfHostedRegistry";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -434,6 +436,92 @@ describe("SelfHostedRegistry", () => {
         });
     });
 
+    describe("golden files of the README's examples", () => {
+        const examples: { golden: string; about: string; name: string; args: () => SelfHostedRegistryArgs }[] = [
+            {
+                golden: "registry-mirror",
+                about: "README, A mirror for a cluster's dind pods: SelfHostedRegistry \"registry\", its cache on a 100Gi claim.",
+                name: "registry",
+                args: () => ({ storage: { persistent: true, size: "100Gi" } }),
+            },
+            {
+                golden: "registry-private-with-users",
+                about: "README, A private registry with users: SelfHostedRegistry \"images\" behind a LoadBalancer.",
+                name: "images",
+                args: () => ({
+                    mode: "private",
+                    users: [{ username: "ci" }, { username: "alice", password: pulumi.secret("correct horse") }],
+                    storage: { size: "50Gi", storageClass: "standard" },
+                    serviceType: "LoadBalancer",
+                    hostnames: ["images.example.com"],
+                }),
+            },
+            {
+                golden: "registry-private-upstream-mirror",
+                about: "README, A mirror of a private upstream: SelfHostedRegistry \"cache\" trusting the upstream's CA.",
+                name: "cache",
+                args: () => ({
+                    upstream: "https://images.internal.example.com:5000",
+                    upstreamCaCertPem: testCa().certPem,
+                    cacheTtl: "72h",
+                    storage: { persistent: true, size: "100Gi" },
+                }),
+            },
+        ];
+        for (const example of examples) {
+            it(`renders test/golden/${example.golden}.yaml`, async () => {
+                const { captured } = await deploy(example.args(), example.name);
+                const manifest = (r: RegisteredResource) => ({ apiVersion: r.inputs.apiVersion, kind: r.inputs.kind, metadata: r.inputs.metadata, spec: r.inputs.spec });
+                assertGolden(
+                    example.golden,
+                    [manifest(captured.only(DEPLOYMENT)), manifest(captured.only(SERVICE))],
+                    `${example.about}\nRendered by test/selfHostedRegistry.test.ts; UPDATE_GOLDEN=1 rewrites it.`,
+                );
+            });
+        }
+    });
+
+    describe("the pod spec", () => {
+        const objects = { tlsSecretName: "tls", settingsSecretName: "settings" };
+        const volumeNames = (args: SelfHostedRegistryArgs, given: Parameters<typeof registryPodVolumes>[1] = objects) =>
+            registryPodVolumes(validateSelfHostedRegistryArgs(args), given).map((v) => v.volume.name);
+
+        it("mounts htpasswd only for a registry with users, and the upstream CA only when there is one", () => {
+            assert.deepEqual(volumeNames({}), [REGISTRY_VOLUME.tls, REGISTRY_VOLUME.data]);
+            assert.deepEqual(volumeNames({ mode: "private", users: [{ username: "ci" }] }, { ...objects, dataClaimName: "kept" }), [REGISTRY_VOLUME.tls, REGISTRY_VOLUME.data, REGISTRY_VOLUME.auth]);
+            assert.deepEqual(volumeNames({ upstreamCaCertPem: testCa().certPem }, { ...objects, upstreamCaConfigMapName: "upstream" }), [REGISTRY_VOLUME.tls, REGISTRY_VOLUME.data, REGISTRY_VOLUME.upstreamCa]);
+        });
+
+        it("keeps the images in an emptyDir or on the claim it is given, and needs one for claim storage", () => {
+            const [, emptyDir] = registryPodVolumes(validateSelfHostedRegistryArgs({ storage: { size: "5Gi" } }), objects);
+            assert.deepEqual(emptyDir.volume, { name: REGISTRY_VOLUME.data, emptyDir: { sizeLimit: "5Gi" } });
+            const claimed = validateSelfHostedRegistryArgs({ mode: "private" });
+            assert.deepEqual(registryPodVolumes(claimed, { ...objects, dataClaimName: "kept" })[1].volume, { name: REGISTRY_VOLUME.data, persistentVolumeClaim: { claimName: "kept" } });
+            assert.throws(() => registryPodVolumes(claimed, objects), /a registry on a new claim needs the claim's name/);
+        });
+
+        it("reads its secret settings from the settings Secret and mounts everything but its data read-only", () => {
+            const spec = registryPodSpec(validateSelfHostedRegistryArgs({ upstreamUsername: "bot", upstreamPassword: "token" }), objects) as any;
+            const container = spec.containers[0];
+            const fromSecret = container.env.filter((e: any) => e.valueFrom).map((e: any) => [e.name, e.valueFrom.secretKeyRef.name]);
+            assert.deepEqual(fromSecret, [["REGISTRY_HTTP_SECRET", "settings"], ["REGISTRY_PROXY_USERNAME", "settings"], ["REGISTRY_PROXY_PASSWORD", "settings"]]);
+            assert.ok(!container.env.some((e: any) => e.value === "token"), "no secret as a plain value");
+            for (const mount of container.volumeMounts) {
+                assert.equal(mount.readOnly === true, mount.name !== REGISTRY_VOLUME.data, mount.name);
+            }
+        });
+
+        it("names its Service as asked and lets up skip a load balancer's address unless asked to wait", () => {
+            const placement = { namespace: "ci", labels: { app: "registry" } };
+            const service = (args: SelfHostedRegistryArgs) => registryServiceArgs(validateSelfHostedRegistryArgs(args), placement, "mirror") as any;
+            assert.equal(service({}).metadata.name, "mirror");
+            assert.deepEqual(service({}).spec.selector, placement.labels);
+            const users = [{ username: "ci" }];
+            assert.deepEqual(service({ mode: "private", users, serviceType: "LoadBalancer" }).metadata.annotations, { "pulumi.com/skipAwait": "true" });
+            assert.equal(service({ mode: "private", users, serviceType: "LoadBalancer", awaitLoadBalancer: true }).metadata.annotations, undefined);
+        });
+    });
+
     describe("the schema check", () => {
         it("fails on an object the Kubernetes schema rejects, and on a kind it does not know", () => {
             const bad = { apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { ports: [{ port: "https" }] } };
@@ -460,8 +548,8 @@ describe("SelfHostedRegistry", () => {
             ["a size with an existing claim", () => ({ namespace: "images", storage: { existingClaim: "kept", size: "1Gi" } }), /^args\.storage\.size: expected nothing with args\.storage\.existingClaim/],
             ["a CA certificate without its key", () => ({ caCertPem: ca().certPem }), /^args\.caKeyPem: expected the private key of args\.caCertPem, which is given, got nothing$/],
             ["a CA key without its certificate", () => ({ caKeyPem: ca().keyPem }), /^args\.caCertPem: expected the CA certificate of args\.caKeyPem/],
-            ["a CA that is no certificate", () => ({ caCertPem: "hello", caKeyPem: ca().keyPem }), /^args\.caCertPem: expected a PEM-encoded X\.509 certificate/],
-            ["a certificate that is no CA", () => ({ caCertPem: leafCertificate(), caKeyPem: ca().keyPem }), /^args\.caCertPem: expected a CA certificate \(basicConstraints CA:TRUE\), got "CN=leaf"$/],
+            ["a CA that is no certificate", () => ({ caCertPem: "hello", caKeyPem: ca().keyPem }), /^args\.caCertPem: expected (a|one or more) PEM-encoded X\.509 certificate/],
+            ["a certificate that is no CA", () => ({ caCertPem: leafCertificate(), caKeyPem: ca().keyPem }), /^args\.caCertPem: expected a CA certificate \(basicConstraints CA:TRUE\), got "(the block: )?CN=leaf"$/],
             ["a key that is not the CA's", () => ({ caCertPem: ca().certPem, caKeyPem: otherKey() }), /^args\.caKeyPem: expected the private key of args\.caCertPem \(CN=test CA\), got "a secret of \d+ bytes"$/],
             ["a CA key that is no key", () => ({ caCertPem: ca().certPem, caKeyPem: "not a key" }), /^args\.caKeyPem: expected a PEM private key, got "a secret of 9 bytes"$/],
             ["a user name with a colon", () => ({ mode: "private", users: [{ username: "a:b" }] }), /^args\.users\[0\]\.username: expected a user name/],
@@ -475,6 +563,14 @@ describe("SelfHostedRegistry", () => {
             ["an existing claim in a namespace not made yet", () => ({ mode: "private", storage: { existingClaim: "kept" } }), /^args\.namespace: expected the namespace of storage\.existingClaim/],
             ["an open private registry outside the cluster", () => ({ mode: "private", serviceType: "LoadBalancer" }), /^args\.serviceType: expected ClusterIP for a private registry without users/],
             ["a logged-in mirror outside the cluster", () => ({ serviceType: "NodePort", upstreamUsername: "bot", upstreamPassword: "token" }), /^args\.serviceType: expected ClusterIP for a mirror that logs in upstream/],
+            ["null in place of args", () => null as any, /^args: expected an object with mode, .*namespace, serviceName/],
+            ["a list in place of args", () => [{ mode: "private" }] as any, /^args: expected an object with/],
+            ["a number in place of args", () => 5000 as any, /^args: expected an object with/],
+            ["a misspelt argument", () => ({ servicetype: "NodePort" }) as any, /^args\.servicetype: expected no such key: the keys are .*namespace, serviceName, serviceType/],
+            ["a misspelt secret argument, unprinted", () => ({ upstreamPasword: "hunter2" }) as any, /^args\.upstreamPasword: expected no such key.*got "a value"$/],
+            ["a __proto__ argument", () => JSON.parse('{"__proto__": {"mode": "private"}}'), /^args\.__proto__: expected no such key/],
+            ["a Service name starting with a digit", () => ({ serviceName: "1registry" }), /^args\.serviceName: expected a Service name \(RFC 1035: .*starting with a letter/],
+            ["a Service name with a dot", () => ({ serviceName: "registry.ci" }), /^args\.serviceName: expected a Service name \(RFC 1035/],
         ];
         for (const [what, args, message] of [...cases, ...badUpstreamTrustCases().map(([w, a, m]): (typeof cases)[number] => [w, () => a as SelfHostedRegistryArgs, m])]) {
             it(`rejects ${what}, registering nothing`, async () => {
@@ -491,13 +587,24 @@ describe("SelfHostedRegistry", () => {
             assert.doesNotMatch(error.message, /s3cr3t/);
         });
 
-        it("rejects a component name that cannot name its Service or namespace", async () => {
-            const { error, registered } = await captureFailure(() => new SelfHostedRegistry("Registry_1", {}));
-            assert.match(error.message, /^name \(it names the Service when args\.serviceName is not given\): expected a lower-case RFC 1123 name/);
-            assert.equal(registered, 0);
-            const named = await captureFailure(() => new SelfHostedRegistry("Registry_1", { serviceName: "registry" }));
-            assert.match(named.error.message, /^name \(it names the namespace created when args\.namespace is not given\)/);
-            await deploy({ serviceName: "registry", namespace: "ci" }, "Registry_1");
+        const names: [string, string, SelfHostedRegistryArgs, RegExp][] = [
+            ["that cannot name its Service", "Registry_1", {}, /^name \(it names the Service when args\.serviceName is not given\): expected a Service name \(RFC 1035/],
+            ["that starts with a digit, naming its Service", "1registry", {}, /^name \(it names the Service when args\.serviceName is not given\): expected a Service name .*got "1registry"$/],
+            ["that cannot name its namespace", "Registry_1", { serviceName: "registry" }, /^name \(it names the namespace created when args\.namespace is not given\)/],
+            ["that cannot begin the names of its objects", "Registry_1", { serviceName: "registry", namespace: "ci" }, /^name \(it begins the names of the objects the provider names\): expected a lower-case DNS name/],
+            ["too long to begin the names of its objects", `${"r".repeat(60)}.${"e".repeat(60)}.${"g".repeat(60)}.${"i".repeat(60)}`, { serviceName: "registry", namespace: "ci" }, /^name \(it begins the names of the objects the provider names\): expected at most 232 characters \(the provider names objects <name>-<suffix>-<8 characters>, at most 253\)/],
+        ];
+        for (const [what, name, args, message] of names) {
+            it(`rejects a component name ${what}, registering nothing`, async () => {
+                const { error, registered } = await captureFailure(() => new SelfHostedRegistry(name, args));
+                assert.match(error.message, message);
+                assert.equal(registered, 0);
+            });
+        }
+
+        it("takes a dotted component name when the Service and namespace are named", async () => {
+            const { component } = await deploy({ serviceName: "registry", namespace: "ci" }, "ci.registry");
+            assert.equal(component.registryHost, "registry.ci.svc:5000");
         });
 
         it("names the configuration key when the program's config is checked", () => {

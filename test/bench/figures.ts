@@ -70,7 +70,7 @@ async function benchDaemon(
     name: string,
     options: { network?: string; dataOnVolume: boolean; trust?: { host: string; caPem: string }; mirror?: string; imagesVolume?: string },
 ): Promise<Docker.Container> {
-    const args = dockerdArgs({ transport: "unix", registryMirrors: options.mirror ? [options.mirror] : [], insecureRegistries: [], extraArgs: [] });
+    const args = dockerdArgs("unix", { registryMirrors: options.mirror ? [options.mirror] : [], registries: [], extraDockerdArgs: [] });
     const mounts: Docker.MountSettings[] = [{ Type: "tmpfs", Target: "/var/run/dind" } as Docker.MountSettings];
     if (options.dataOnVolume) {
         mounts.push({ Type: "volume", Source: await run.createVolume(run.name(`${name}-data`)), Target: "/var/lib/docker" });
@@ -119,7 +119,7 @@ async function benchReadiness(run: E2eRun): Promise<{ probe: number[]; wait: num
         const dind = await run.createContainer({
             name: run.name(`a${round}-dind`),
             Image: testImages.dind,
-            Cmd: dockerdArgs({ transport: "unix", registryMirrors: [], insecureRegistries: [], extraArgs: [] }),
+            Cmd: dockerdArgs("unix", { registryMirrors: [], registries: [], extraDockerdArgs: [] }),
             Env: env,
             HostConfig: { ...privilegedHostConfig(), Mounts: [socketMount, { Type: "volume", Source: data, Target: "/var/lib/docker" }] },
         });

@@ -1,0 +1,258 @@
+/**
+ * DindDeployment's pod and the workload that runs it, rendered from validated
+ * settings and the names of the objects the component made for it. Pure: the
+ * same settings give the same spec, which test/golden holds for each README example.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import {
+    CERTS_D,
+    CLIENT_CERT_DIR,
+    DOCKER_DATA_DIR,
+    RegistryTrust,
+    SERVER_CERT_DIR,
+    SOCKET_DIR,
+    TLS_FILES,
+    TLS_PORT,
+    TRUSTED_CA_DIR,
+    TRUSTING_SSL_CERT_DIR,
+    clientCommand,
+    clientEnvironment,
+    daemonEndpoints,
+    daemonReadyCommand,
+    dockerdArgs,
+    registryCaKey,
+    registryCaRelativePath,
+} from "./daemon";
+import type { DindDeploymentSettings } from "./dindDeployment";
+import { deploymentStrategy } from "./keptObjects";
+import { PodContainer, PodVolume, isolatedPodSpec, mountVolumes, restrictedSecurityContext, toEnv } from "./kubernetesPod";
+
+/** Names of the pod's volumes. */
+export const VOLUME = {
+    data: "docker-data",
+    socket: "docker-socket",
+    serverTls: "server-tls",
+    clientTls: "client-tls",
+    registryCas: "registry-cas",
+    trustedCas: "trusted-cas",
+    output: "output",
+} as const;
+
+/** Names of the pod's containers. */
+export const CONTAINER = { dockerd: "dockerd", client: "client" } as const;
+
+/** Where each file dockerd and the docker CLI read comes from in a `kubernetes.io/tls` Secret. */
+export const TLS_SECRET_ITEMS = [
+    { key: "ca.crt", path: TLS_FILES.ca },
+    { key: "tls.crt", path: TLS_FILES.cert },
+    { key: "tls.key", path: TLS_FILES.key },
+];
+
+/** Marks a Job's pod template with its `runId`. */
+export const RUN_ID_ANNOTATION = "pulumi-dind/run-id";
+
+/** The objects the pod mounts, made by the component or given by the user. */
+export interface DindPodObjects {
+    /** The claim holding /var/lib/docker; an emptyDir without one. */
+    dataClaimName?: pulumi.Input<string>;
+    /** The claim mounted at `output.mountPath`. */
+    outputClaimName?: pulumi.Input<string>;
+    /** The Secrets with the daemon's and the client's TLS pairs; `items` map a `kubernetes.io/tls` Secret's keys to the names docker reads. */
+    tlsSecrets?: { server: pulumi.Input<string>; client: pulumi.Input<string>; items?: typeof TLS_SECRET_ITEMS };
+    /** The ConfigMap holding the CA of each of `mountedRegistryCas`. */
+    registryCaConfigMapName?: pulumi.Input<string>;
+}
+
+/** Who the pod runs for, and where. */
+export interface Placement {
+    namespace: pulumi.Input<string>;
+    labels: Record<string, string>;
+}
+
+/**
+ * The registries whose CA the pod mounts: those carrying `caCertPem`, or with
+ * `caConfigMapName` every registry that is verified (the ConfigMap holds their CAs).
+ */
+export function mountedRegistryCas(settings: Pick<DindDeploymentSettings, "caConfigMapName" | "daemon">): RegistryTrust[] {
+    const registries = settings.daemon.registries;
+    return settings.caConfigMapName === undefined ? registries.filter((r) => r.caCertPem !== undefined) : registries.filter((r) => !r.insecure);
+}
+
+/** The data of the ConfigMap the component makes for registry CAs: each CA under a key without ':'. */
+export function registryCaData(settings: Pick<DindDeploymentSettings, "caConfigMapName" | "daemon">): Record<string, pulumi.Input<string>> {
+    return Object.fromEntries(mountedRegistryCas(settings).map((r) => [registryCaKey(r.host), r.caCertPem!]));
+}
+
+/** Every volume of the pod, each with its mounts in dockerd and the client. */
+export function dindPodVolumes(settings: DindDeploymentSettings, objects: DindPodObjects): PodVolume[] {
+    const { dockerd, client } = CONTAINER;
+    const volumes: PodVolume[] = [
+        {
+            volume:
+                objects.dataClaimName !== undefined
+                    ? { name: VOLUME.data, persistentVolumeClaim: { claimName: objects.dataClaimName } }
+                    : { name: VOLUME.data, emptyDir: { sizeLimit: settings.dockerStorage.size } },
+            mounts: [{ container: dockerd, mountPath: DOCKER_DATA_DIR }],
+        },
+    ];
+    if (settings.transport === "unix") {
+        volumes.push({
+            volume: { name: VOLUME.socket, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+            mounts: [
+                { container: dockerd, mountPath: SOCKET_DIR },
+                { container: client, mountPath: SOCKET_DIR },
+            ],
+        });
+    }
+    const tls = objects.tlsSecrets;
+    if (tls) {
+        // Each side mounts only its own pair: the client never sees the server's key.
+        const secret = (secretName: pulumi.Input<string>) => ({ secretName, items: tls.items, defaultMode: 0o400 });
+        volumes.push(
+            { volume: { name: VOLUME.serverTls, secret: secret(tls.server) }, mounts: [{ container: dockerd, mountPath: SERVER_CERT_DIR, readOnly: true }] },
+            { volume: { name: VOLUME.clientTls, secret: secret(tls.client) }, mounts: [{ container: client, mountPath: CLIENT_CERT_DIR, readOnly: true }] },
+        );
+    }
+    if (objects.registryCaConfigMapName !== undefined) {
+        volumes.push(...registryCaVolumes(settings, objects.registryCaConfigMapName));
+    }
+    if (settings.output && objects.outputClaimName !== undefined) {
+        volumes.push({
+            volume: { name: VOLUME.output, persistentVolumeClaim: { claimName: objects.outputClaimName } },
+            mounts: [{ container: client, mountPath: settings.output.mountPath }],
+        });
+    }
+    return volumes;
+}
+
+/**
+ * One ConfigMap holds every registry CA under a key without ':'; `items` place each
+ * at certs.d/<host[:port]>/ca.crt, and a second view of the same map lays them flat
+ * in TRUSTED_CA_DIR, added to Go's roots through SSL_CERT_DIR.
+ */
+function registryCaVolumes(settings: DindDeploymentSettings, configMapName: pulumi.Input<string>): PodVolume[] {
+    const registries = mountedRegistryCas(settings);
+    const trusting = { mountPath: TRUSTED_CA_DIR, readOnly: true, env: { SSL_CERT_DIR: TRUSTING_SSL_CERT_DIR } };
+    return [
+        {
+            volume: { name: VOLUME.registryCas, configMap: { name: configMapName, items: registries.map((r) => ({ key: registryCaKey(r.host), path: registryCaRelativePath(r.host) })) } },
+            mounts: [{ container: CONTAINER.dockerd, mountPath: CERTS_D, readOnly: true }],
+        },
+        {
+            volume: { name: VOLUME.trustedCas, configMap: { name: configMapName, items: registries.map((r) => ({ key: registryCaKey(r.host), path: registryCaKey(r.host) })) } },
+            mounts: [{ container: CONTAINER.dockerd, ...trusting }, ...(settings.clientTrustsRegistryCas ? [{ container: CONTAINER.client, ...trusting }] : [])],
+        },
+    ];
+}
+
+/** dockerd and the client, before their volumes are mounted. */
+export function dindContainers(settings: DindDeploymentSettings): { dockerd: PodContainer; client: PodContainer } {
+    const endpoints = daemonEndpoints(settings.transport);
+    const dockerd: PodContainer = {
+        name: CONTAINER.dockerd,
+        image: settings.dindImage,
+        args: kubernetesLiteral(dockerdArgs(settings.transport, settings.daemon)),
+        env: toEnv({ DOCKER_HOST: endpoints.localDockerHost }),
+        // dind needs it; nothing else in the pod gets it.
+        securityContext: { privileged: true },
+        ports: settings.transport === "tls" ? [{ name: "docker-tls", containerPort: TLS_PORT, protocol: "TCP" }] : undefined,
+        startupProbe: {
+            exec: { command: daemonReadyCommand() },
+            periodSeconds: 1,
+            timeoutSeconds: 5,
+            failureThreshold: settings.startupTimeoutSeconds,
+        },
+        resources: settings.dindResources,
+        ...(settings.nativeSidecar ? { restartPolicy: "Always" } : {}),
+    };
+    const client: PodContainer = {
+        name: CONTAINER.client,
+        image: settings.cliImage,
+        command: kubernetesLiteral(
+            clientCommand({
+                script: settings.script,
+                // A native sidecar's startup probe orders the start already.
+                waitTimeoutSeconds: settings.nativeSidecar ? undefined : settings.startupTimeoutSeconds,
+            }),
+        ),
+        env: toEnv(clientEnvironment(settings.transport, endpoints.clientDockerHost)),
+        workingDir: settings.output?.mountPath,
+        securityContext: restrictedSecurityContext(),
+        resources: settings.clientResources,
+    };
+    return { dockerd, client };
+}
+
+/** The pod: dockerd as a native sidecar of the client (or beside it), each with its mounts. */
+export function dindPodSpec(settings: DindDeploymentSettings, objects: DindPodObjects): k8s.types.input.core.v1.PodSpec {
+    const { dockerd, client } = dindContainers(settings);
+    const { containers, volumes } = mountVolumes([dockerd, client], dindPodVolumes(settings, objects));
+    const [mountedDockerd, mountedClient] = containers;
+    return isolatedPodSpec({
+        initContainers: settings.nativeSidecar ? [mountedDockerd] : undefined,
+        containers: settings.nativeSidecar ? [mountedClient] : [mountedDockerd, mountedClient],
+        restartPolicy: settings.workload === "Job" ? "Never" : "Always",
+        nodeSelector: settings.nodeSelector,
+        tolerations: settings.tolerations,
+        volumes,
+    });
+}
+
+/** The pod template; a new run id changes it, which a Job cannot update: the provider replaces the Job, and it runs again. */
+export function dindPodTemplate(settings: DindDeploymentSettings, labels: Record<string, string>, objects: DindPodObjects): k8s.types.input.core.v1.PodTemplateSpec {
+    const annotations = settings.runId !== undefined ? { [RUN_ID_ANNOTATION]: settings.runId } : undefined;
+    return { metadata: { labels, annotations }, spec: dindPodSpec(settings, objects) };
+}
+
+/** A Job that runs the pod once, bounded in time for Kubernetes and for `pulumi up` alike. */
+export function dindJobArgs(settings: DindDeploymentSettings, placement: Placement, template: k8s.types.input.core.v1.PodTemplateSpec): k8s.batch.v1.JobArgs {
+    return {
+        metadata: {
+            ...placement,
+            annotations: {
+                // pulumi up waits for the Job to complete; by default only 10 minutes.
+                "pulumi.com/timeoutSeconds": String(settings.jobTimeoutSeconds),
+                // A Job that failed stays failed, and the same inputs show no diff: replace it so the next up runs it again.
+                "pulumi.com/replaceUnready": "true",
+            },
+        },
+        spec: {
+            backoffLimit: 2,
+            // A sidecar that never passes its probe would otherwise keep the pod, privileged, for ever.
+            activeDeadlineSeconds: settings.jobTimeoutSeconds,
+            template,
+        },
+    };
+}
+
+/** A Deployment of `replicas` pods, recreated rather than rolled while they mount a claim. */
+export function dindDeploymentArgs(
+    settings: DindDeploymentSettings,
+    placement: Placement,
+    template: k8s.types.input.core.v1.PodTemplateSpec,
+    mountsClaims: boolean,
+): k8s.apps.v1.DeploymentArgs {
+    return {
+        metadata: placement,
+        spec: {
+            replicas: settings.replicas,
+            selector: { matchLabels: placement.labels },
+            strategy: deploymentStrategy(mountsClaims),
+            template,
+        },
+    };
+}
+
+/** Denies all ingress to the pods: the daemon's API is root on the node. */
+export function denyIngressPolicyArgs(placement: Placement): k8s.networking.v1.NetworkPolicyArgs {
+    return { metadata: placement, spec: { podSelector: { matchLabels: placement.labels }, policyTypes: ["Ingress"] } };
+}
+
+/**
+ * Kubernetes expands `$(NAME)` and turns `$$` into `$` in command and args;
+ * doubling every `$` hands the shell its script as written.
+ */
+export function kubernetesLiteral(args: string[]): string[] {
+    return args.map((arg) => arg.replace(/\$/g, "$$$$"));
+}
