@@ -41,7 +41,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * Pings the daemon until it answers, pausing 100 ms after the first failure and doubling the
  * pause up to 2 s, so that a daemon starting in a sibling container is noticed within a fraction
- * of a second without hammering one that takes long. Replaces the origin's `sleep 3` loop.
+ * of a second without hammering one that takes long. Replaces a hand-written `sleep 3` loop.
  *
  * Rejects with DaemonUnreachableError naming the endpoint, the attempts, the time spent and the
  * last error once `timeoutMs` has passed; with TlsMismatchError at once when TLS fails, since

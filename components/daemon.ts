@@ -163,7 +163,7 @@ export function daemonReadyCommand(): string[] {
 
 /**
  * A bounded wait for the daemon, for clients that start beside it with no
- * ordering guarantee. It polls every 0.2 s (the origin's `sleep 3` loop noticed
+ * ordering guarantee. It polls every 0.2 s (a hand-written `sleep 3` loop noticed
  * a ready daemon up to 3 s late) and gives up with a message instead of waiting
  * forever.
  */

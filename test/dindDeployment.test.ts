@@ -340,7 +340,7 @@ describe("DindDeployment", () => {
             assert.equal(notTrusting.mounts("client")["/etc/pulumi-dind/ca"], undefined);
         });
 
-        it("mounts an existing CA ConfigMap as the origin's registry-ca-cert, keyed by host", async () => {
+        it("mounts an existing CA ConfigMap as a hand-written pod's registry-ca-cert, keyed by host", async () => {
             const { captured, mounts, volume, component } = await deploy({
                 namespace: "ci",
                 registries: [{ host: "myregistrydomain.com" }],

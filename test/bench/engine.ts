@@ -1,11 +1,11 @@
 /**
- * The real engine against the origin's raw commands, side by side in one run, printed as
+ * The real engine against hand-written docker commands, side by side in one run, printed as
  * ratios (not a test: nothing is asserted about time). Needs the engine from
  * test/engine/setup/install-pulumi.sh. Run with `npm run bench:engine`; BENCH_ROUNDS rounds
  * (default 3), about 1.5 minutes each here.
  *
  * Each round, interleaved on the machine's Docker engine:
- * - raw: the origin's `docker run --privileged -d ... dind` (with a volume at /var/lib/docker
+ * - raw: a hand-written `docker run --privileged -d ... dind` (with a volume at /var/lib/docker
  *   and the socket in a host directory, as the stack declares), until `docker info` answers
  *   on that socket; then `docker rm -f` and `docker volume rm`.
  * - `pulumi up` of the same daemon from nothing (until it answers), a no-op `pulumi up`, and
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
         project.dispose();
     }
     const raw = median(times.raw);
-    console.log(`\nmedians over ${ROUNDS} rounds, as multiples of the origin's raw docker run until the daemon answers:`);
+    console.log(`\nmedians over ${ROUNDS} rounds, as multiples of a hand-written docker run until the daemon answers:`);
     console.log(`  pulumi up from nothing: ${(median(times.up) / raw).toFixed(1)}x`);
     console.log(`  no-op pulumi up:        ${(median(times.noop) / raw).toFixed(1)}x`);
     console.log(`  pulumi destroy:         ${(median(times.destroy) / raw).toFixed(1)}x`);

@@ -1,5 +1,5 @@
 /**
- * The origin's Kubernetes experiment through DindDeployment, on a real engine: a Job pod whose
+ * The Kubernetes pull-save-remove check through DindDeployment, on a real engine: a Job pod whose
  * daemon pulls busybox through a TLS registry mirror (Docker Hub is unreachable, so the mirror
  * is the only way), saves it to the output volume and removes it, for each transport; the host's
  * own image store stays untouched, and the daemon's API is reachable only as the transport says.
@@ -11,9 +11,9 @@ import type { Transport } from "../../components/daemon";
 import { E2eRun, containerLogs } from "./support/e2eRun";
 import { runPod } from "./support/podRunner";
 import { TestRegistry, registryWithBusybox } from "./support/registryFixture";
-import { IMAGES, mirroredDind, ORIGIN_SCRIPT, assertHostHasNoBusybox, assertSavedImage, curlFrom, seconds, tlsFiles } from "./support/scenario";
+import { IMAGES, mirroredDind, PULL_SAVE_REMOVE_SCRIPT, assertHostHasNoBusybox, assertSavedImage, curlFrom, seconds, tlsFiles } from "./support/scenario";
 
-describe("e2e: DindDeployment pod pulls through a TLS mirror (origin's Kubernetes experiment)", function () {
+describe("e2e: DindDeployment pod pulls through a TLS mirror (Kubernetes pull-save-remove check)", function () {
     let run: E2eRun;
     let registry: TestRegistry;
 
@@ -90,7 +90,7 @@ describe("e2e: DindDeployment pod pulls through a TLS mirror (origin's Kubernete
             const started = Date.now();
             const captured = await capture(
                 () =>
-                    new DindDeployment(`pull-${transport}`, mirroredDind(registry, { workload: "Job", transport, output: {}, script: ORIGIN_SCRIPT })),
+                    new DindDeployment(`pull-${transport}`, mirroredDind(registry, { workload: "Job", transport, output: {}, script: PULL_SAVE_REMOVE_SCRIPT })),
             );
             const pod = await runPod(captured, { run, images: IMAGES, networks: [{ name: registry.network }] });
             try {

@@ -1,11 +1,11 @@
 /**
- * The origin's plain-Docker experiment (scenario 1) through LocalDind and a LocalRegistry,
+ * The plain-Docker pull-save-remove check (scenario 1) through LocalDind and a LocalRegistry,
  * applied to a real engine: the client container pulls busybox:latest through the registry
  * as the daemon's `--registry-mirror` (Docker Hub is unreachable here, so that is the only
  * way), saves it into a host directory and removes it; the host's own image store never sees
  * busybox.
  *
- * The registry runs in `private` mode, as the origin's self-hosted registry: LocalRegistry's
+ * The registry runs in `private` mode, as a typical self-hosted registry is: LocalRegistry's
  * `mirror` mode (a pull-through cache of Docker Hub) cannot start here at all, because the
  * distribution registry pings its upstream at start-up and panics when it is unreachable
  * (distribution/distribution#1435, #4038); mirror.e2e.ts runs one with a private upstream
@@ -27,7 +27,7 @@ import { E2eRun, containerLogs, withTimeout } from "./support/e2eRun";
 import { testImages } from "./support/engine";
 import { TestCa } from "./support/pki";
 import { HelperDaemon, createScenarioNetwork, startRegistry } from "./support/registryFixture";
-import { IMAGES, ORIGIN_SCRIPT, assertHostHasNoBusybox, seconds } from "./support/scenario";
+import { IMAGES, PULL_SAVE_REMOVE_SCRIPT, assertHostHasNoBusybox, seconds } from "./support/scenario";
 import { readTar } from "./support/tar";
 
 const DOCKER_IMAGES = { ...IMAGES, [DEFAULT_REGISTRY_IMAGE]: testImages.registry };
@@ -64,7 +64,7 @@ async function seedRegistryVolume(run: E2eRun, volume: string): Promise<string> 
     }
 }
 
-describe("e2e: LocalDind with a LocalRegistry mirror (origin's plain-Docker experiment)", function () {
+describe("e2e: LocalDind with a LocalRegistry mirror (plain-Docker pull-save-remove check)", function () {
     let run: E2eRun;
     const dirs: string[] = [];
 
@@ -102,7 +102,7 @@ describe("e2e: LocalDind with a LocalRegistry mirror (origin's plain-Docker expe
                     networkName: registry.networkName,
                     registry,
                     registryMirrors: [`https://${registry.registryHost}`],
-                    client: { script: ORIGIN_SCRIPT, outputDirectory },
+                    client: { script: PULL_SAVE_REMOVE_SCRIPT, outputDirectory },
                 });
             });
 

@@ -10,7 +10,7 @@ import { E2eRun, containerLogs } from "./support/e2eRun";
 import { TestCa } from "./support/pki";
 import { runPod } from "./support/podRunner";
 import { TestRegistry, registryWithBusybox } from "./support/registryFixture";
-import { IMAGES, mirroredDind, ORIGIN_SCRIPT, assertHostHasNoBusybox, seconds } from "./support/scenario";
+import { IMAGES, mirroredDind, PULL_SAVE_REMOVE_SCRIPT, assertHostHasNoBusybox, seconds } from "./support/scenario";
 
 describe("e2e: DindDeployment with the wrong registry CA (scenario 3)", function () {
     let run: E2eRun;
@@ -34,7 +34,7 @@ describe("e2e: DindDeployment with the wrong registry CA (scenario 3)", function
         const started = Date.now();
         const captured = await capture(
             () =>
-                new DindDeployment("wrong-ca", mirroredDind(registry, { workload: "Job", output: {}, script: ORIGIN_SCRIPT }, otherCa.certPem)),
+                new DindDeployment("wrong-ca", mirroredDind(registry, { workload: "Job", output: {}, script: PULL_SAVE_REMOVE_SCRIPT }, otherCa.certPem)),
         );
         const pod = await runPod(captured, { run, images: IMAGES, networks: [{ name: registry.network }] });
         try {

@@ -2,7 +2,7 @@
  * Kubernetes stacks through a real `pulumi up`: the program with `dind:renderYamlToDirectory`,
  * so the real kubernetes provider (built from its Go module) checks every object and writes it
  * out instead of applying it; there is no cluster here. The manifests it wrote are then the
- * input of the pod tier: the origin's Job runs from them, exactly as the provider wrote them.
+ * input of the pod tier: the pull-save-remove Job runs from them, exactly as the provider wrote them.
  *
  * Registries bring their certificates (tlsCertPem), and the tls Job its Secrets (tlsSecrets): the
  * tls provider, which would issue them at deploy time, cannot be built on these machines (see
@@ -19,12 +19,12 @@ import { E2eRun } from "../e2e/support/e2eRun";
 import { TestCa } from "../e2e/support/pki";
 import { runPod } from "../e2e/support/podRunner";
 import { TestRegistry, registryWithBusybox } from "../e2e/support/registryFixture";
-import { IMAGES, ORIGIN_SCRIPT, assertHostHasNoBusybox, assertSavedImage } from "../e2e/support/scenario";
+import { IMAGES, PULL_SAVE_REMOVE_SCRIPT, assertHostHasNoBusybox, assertSavedImage } from "../e2e/support/scenario";
 import { asCapture, objectKeys, renderedObjects } from "./support/rendered";
 import { PulumiProject, ROOT, StateResource, stackFile } from "./support/pulumiCli";
 
-/** Appends a line per run to the output claim before the origin's experiment, so a later run sees what an earlier one left. */
-const JOB_SCRIPT = `echo run >>runs.txt && ${ORIGIN_SCRIPT}`;
+/** Appends a line per run to the output claim before the pull-save-remove check, so a later run sees what an earlier one left. */
+const JOB_SCRIPT = `echo run >>runs.txt && ${PULL_SAVE_REMOVE_SCRIPT}`;
 
 function clusterExampleConfig(): Record<string, unknown> {
     return (yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.cluster.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
@@ -129,7 +129,7 @@ describe("real engine: Kubernetes stacks rendered by the kubernetes provider", f
     }
 
     for (const transport of ["unix", "tcp", "tls"]) {
-        it(`${transport}: renders a Job whose rendered manifests run the origin's experiment in the pod tier`, async function () {
+        it(`${transport}: renders a Job whose rendered manifests run the pull-save-remove check in the pod tier`, async function () {
             const stack = `job-${transport}`;
             const tls = transport === "tls" ? { "dind:namespace": "builds", "dind:tlsSecrets": { server: "daemon-server", client: "daemon-client" } } : {};
             const directory = await createStack(stack, {

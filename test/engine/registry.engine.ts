@@ -1,5 +1,5 @@
 /**
- * The origin's experiment through a real `pulumi up`: LocalDind pulling through a LocalRegistry
+ * The pull-save-remove check through a real `pulumi up`: LocalDind pulling through a LocalRegistry
  * given as its mirror, with a certificate from the test's own CA (openssl), and the host's
  * docker CLI driving the daemon through what the stack outputs. Docker Hub is unreachable
  * here, so busybox can only come through the mirror.
@@ -28,7 +28,7 @@ function containerId(resources: StateResource[], suffix: string): string {
 }
 
 
-describe("real engine: the origin's experiment through a LocalRegistry mirror", function () {
+describe("real engine: the pull-save-remove check through a LocalRegistry mirror", function () {
     const host = new Docker();
     let project: PulumiProject;
     let ca: TestCa;

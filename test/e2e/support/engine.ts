@@ -14,7 +14,7 @@ export const testImages = {
     registry: "pulumi-dind-e2e/registry:latest",
     /** Registry 3 (distribution v3, built from its Go module by build-registry3.sh) in that layout: the one with proxy.ttl. */
     registry3: "pulumi-dind-e2e/registry3:latest",
-    /** busybox, the image the origin's experiments pull. */
+    /** busybox, the image the pull-save-remove checks pull. */
     busybox: "pulumi-dind-e2e/busybox:latest",
 };
 

@@ -1,5 +1,5 @@
 /**
- * Pieces the scenarios share: the image map, the origin's script, checks on what a pod left
+ * Pieces the scenarios share: the image map, the pull-save-remove script, checks on what a pod left
  * behind, and connection probes from a container beside the pod.
  */
 import { strict as assert } from "assert";
@@ -15,8 +15,8 @@ export const IMAGES: Record<string, string> = {
     [DEFAULT_CLI_IMAGE]: testImages.dind,
 };
 
-/** The origin's experiment (Docker Hub is unreachable here: the pull can only come through the mirror). */
-export const ORIGIN_SCRIPT = "docker pull busybox:latest && docker save -o busybox.tar busybox:latest && docker rmi busybox:latest";
+/** The pull-save-remove check (Docker Hub is unreachable here: the pull can only come through the mirror). */
+export const PULL_SAVE_REMOVE_SCRIPT = "docker pull busybox:latest && docker save -o busybox.tar busybox:latest && docker rmi busybox:latest";
 
 /**
  * A DindDeployment in the runner's namespace that pulls through `registry` as its mirror and
