@@ -9,12 +9,12 @@ import {
     booleanValue,
     integerInRange,
     knownKeys,
-    mirrorUrl,
-    mtu as validMtu,
+    networkMtu,
     oneOf,
     optional,
     caCertificatesInput,
     registryHost,
+    registryMirrorUrl,
 } from "./validation";
 import { extraDockerdArg } from "./dockerdFlags";
 import type { Input, Output, Resource } from "@pulumi/pulumi";
@@ -237,7 +237,7 @@ export interface DaemonArgs {
  * names where they came from (`args.` or a config namespace).
  */
 export function validateDaemonArgs(args: DaemonArgs, prefix: string, registry?: RegistryWiring): DaemonSettings {
-    const registryMirrors = arrayOf(args.registryMirrors ?? [], `${prefix}registryMirrors`, mirrorUrl);
+    const registryMirrors = arrayOf(args.registryMirrors ?? [], `${prefix}registryMirrors`, registryMirrorUrl);
     const registries = arrayOf(args.registries ?? [], `${prefix}registries`, (entry, argument) => {
         const trust = knownKeys(entry as RegistryTrust, ["host", "caCertPem", "insecure"], argument);
         const insecure = trust.insecure === undefined ? false : booleanValue(trust.insecure, `${argument}.insecure`);
@@ -264,7 +264,7 @@ export function validateDaemonArgs(args: DaemonArgs, prefix: string, registry?: 
     const settings = {
         registryMirrors,
         registries,
-        mtu: optional(args.mtu, `${prefix}mtu`, validMtu),
+        mtu: optional(args.mtu, `${prefix}mtu`, networkMtu),
         extraDockerdArgs: arrayOf(args.extraDockerdArgs ?? [], `${prefix}extraDockerdArgs`, extraDockerdArg),
     };
     return registry === undefined ? settings : withRegistry(settings, registry, prefix);
@@ -274,11 +274,11 @@ function sameHost(a: string, b: string): boolean {
     return a.toLowerCase() === b.toLowerCase();
 }
 
-export function validateTransport(value: unknown, argument: string): Transport {
+export function transportName(value: unknown, argument: string): Transport {
     return oneOf(value ?? "unix", TRANSPORTS, argument);
 }
 
-export function validateTimeoutSeconds(value: unknown, argument: string): number {
+export function timeoutSeconds(value: unknown, argument: string): number {
     return integerInRange(value, 1, 3600, argument);
 }
 

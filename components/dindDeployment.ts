@@ -15,8 +15,8 @@ import {
     daemonEndpoints,
     registryCaKey,
     validateDaemonArgs,
-    validateTimeoutSeconds,
-    validateTransport,
+    timeoutSeconds,
+    transportName,
 } from "./daemon";
 import {
     DindPodObjects,
@@ -339,7 +339,7 @@ export function validateDindDeploymentArgs(given: DindDeploymentArgs | undefined
             throw new InvalidArgumentError(`${prefix}namespace`, namespace, `the namespace of ${argument}.existingClaimName (a new namespace holds no claims yet)`);
         }
     }
-    const transport = validateTransport(args.transport ?? DEFAULTS.transport, `${prefix}transport`);
+    const transport = transportName(args.transport ?? DEFAULTS.transport, `${prefix}transport`);
     const tlsSecrets = optional(args.tlsSecrets, `${prefix}tlsSecrets`, (value, argument) => {
         const secrets = knownKeys(value as TlsSecretsArgs, ["server", "client"], argument);
         return { server: lowerCaseDnsName(secrets.server, `${argument}.server`), client: lowerCaseDnsName(secrets.client, `${argument}.client`) };
@@ -393,7 +393,7 @@ export function validateDindDeploymentArgs(given: DindDeploymentArgs | undefined
         cliImage: nonEmptyString(args.cliImage ?? DEFAULTS.cliImage, `${prefix}cliImage`),
         script,
         nativeSidecar,
-        startupTimeoutSeconds: validateTimeoutSeconds(args.startupTimeoutSeconds ?? DEFAULTS.startupTimeoutSeconds, `${prefix}startupTimeoutSeconds`),
+        startupTimeoutSeconds: timeoutSeconds(args.startupTimeoutSeconds ?? DEFAULTS.startupTimeoutSeconds, `${prefix}startupTimeoutSeconds`),
         jobTimeoutSeconds: integerInRange(args.jobTimeoutSeconds ?? DEFAULTS.jobTimeoutSeconds, 60, 7 * 24 * 3600, `${prefix}jobTimeoutSeconds`),
         runId,
         dockerStorage,

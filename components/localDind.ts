@@ -42,8 +42,8 @@ import {
     registryCaKey,
     registryCaPath,
     validateDaemonArgs,
-    validateTimeoutSeconds,
-    validateTransport,
+    timeoutSeconds,
+    transportName,
 } from "./daemon";
 import { REGISTRY_MODES } from "./registrySettings";
 import {
@@ -189,14 +189,14 @@ export function validateLocalDindArgs(given: LocalDindArgs = {}, prefix = "args.
         cliImage: nonEmptyString(args.cliImage ?? DEFAULTS.cliImage, `${prefix}cliImage`),
         keepImageLocally: booleanValue(args.keepImageLocally ?? DEFAULTS.keepImageLocally, `${prefix}keepImageLocally`),
         retainDataVolume: booleanValue(args.retainDataVolume ?? DEFAULTS.retainDataVolume, `${prefix}retainDataVolume`),
-        startupTimeoutSeconds: validateTimeoutSeconds(args.startupTimeoutSeconds ?? DEFAULTS.startupTimeoutSeconds, `${prefix}startupTimeoutSeconds`),
+        startupTimeoutSeconds: timeoutSeconds(args.startupTimeoutSeconds ?? DEFAULTS.startupTimeoutSeconds, `${prefix}startupTimeoutSeconds`),
         client: optional(args.client, `${prefix}client`, (value, argument) => validateClient(value, argument, hostSockets)),
     };
 }
 
 function validateHostAccess(args: LocalDindArgs, prefix: string, hostSockets: readonly string[]): HostAccess {
     // Without a socket directory the safe transport that needs nothing from the host is mutual TLS on loopback.
-    const transport = validateTransport(args.transport ?? (args.socketDirectory === undefined ? "tls" : "unix"), `${prefix}transport`);
+    const transport = transportName(args.transport ?? (args.socketDirectory === undefined ? "tls" : "unix"), `${prefix}transport`);
     if (transport === "tcp") {
         // In a pod the client shares the daemon's loopback; here nothing does, so plaintext would have to be published.
         throw new InvalidArgumentError(

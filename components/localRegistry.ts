@@ -39,7 +39,7 @@ import {
     validateRegistryArgs,
     REGISTRY_ARG_FIELDS,
 } from "./registrySettings";
-import { InvalidArgumentError, argumentKeys, booleanValue, integerInRange, knownArgs, lowerCaseDnsName, mtu, optional } from "./validation";
+import { InvalidArgumentError, argumentKeys, booleanValue, integerInRange, knownArgs, lowerCaseDnsName, networkMtu, optional } from "./validation";
 
 export interface LocalRegistryArgs extends RegistryArgs {
     /** A user-defined Docker network to join (a docker.Network's name), where daemons reach the registry as `alias`. Default: a new bridge network (see `mtu`). */
@@ -115,7 +115,7 @@ export function validateLocalRegistryArgs(given: LocalRegistryArgs, prefix = "ar
     return {
         ...validateRegistryArgs(args, prefix),
         networkName: optional(args.networkName, `${prefix}networkName`, dockerNetworkName),
-        mtu: optional(args.mtu, `${prefix}mtu`, mtu),
+        mtu: optional(args.mtu, `${prefix}mtu`, networkMtu),
         alias: optional(args.alias, `${prefix}alias`, lowerCaseDnsName),
         port: optional(args.port, `${prefix}port`, (value, argument) => integerInRange(value, 1, 65535, argument)),
         keepImageLocally: booleanValue(args.keepImageLocally ?? DEFAULTS.keepImageLocally, `${prefix}keepImageLocally`),

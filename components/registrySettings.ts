@@ -20,7 +20,7 @@ import {
     ipAddress,
     knownKeys,
     lowerCaseDnsName,
-    mirrorUrl,
+    registryMirrorUrl,
     nonEmptyString,
     oneOf,
     optional,
@@ -327,7 +327,7 @@ export function validateRegistryArgs(args: RegistryArgs, prefix: string): Regist
     }
     return {
         mode,
-        upstream: mode === "mirror" ? mirrorUrl(args.upstream ?? DEFAULT_UPSTREAM, `${prefix}upstream`) : undefined,
+        upstream: mode === "mirror" ? registryMirrorUrl(args.upstream ?? DEFAULT_UPSTREAM, `${prefix}upstream`) : undefined,
         upstreamCredentials:
             args.upstreamUsername === undefined || args.upstreamPassword === undefined
                 ? undefined

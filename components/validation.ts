@@ -1,3 +1,9 @@
+/**
+ * The checks every component and the program share. One convention: a check of one
+ * value is named for what it accepts (`quantity`, `registryHost`, `networkMtu`) and
+ * returns the value, or throws an InvalidArgumentError naming `argument`; a check of
+ * a component's whole args is `validate<Component>Args` in the component's file.
+ */
 import * as crypto from "crypto";
 import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
@@ -260,7 +266,7 @@ function isDnsName(value: string): boolean {
  * A registry mirror for dockerd's `--registry-mirror`: https, and the root of the
  * host, because dockerd appends /v2/ itself and ignores (or trips on) a path.
  */
-export function mirrorUrl(value: unknown, argument: string): string {
+export function registryMirrorUrl(value: unknown, argument: string): string {
     const expected = "an https:// URL of a registry's root, such as https://mirror.example.com:5000";
     if (typeof value !== "string" || !value.startsWith("https://")) {
         throw new InvalidArgumentError(argument, value, expected);
@@ -439,7 +445,7 @@ export function quantity(value: unknown, argument: string): string {
 
 export const MTU_RANGE = { min: 68, max: 65535 } as const;
 
-export function mtu(value: unknown, argument: string): number {
+export function networkMtu(value: unknown, argument: string): number {
     return integerInRange(value, MTU_RANGE.min, MTU_RANGE.max, argument);
 }
 

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { DaemonArgs, RegistryWiring, dockerdArgs, validateDaemonArgs } from "../components/daemon";
 import { validateRegistryArgs } from "../components/registrySettings";
-import { ContainerResources, InvalidArgumentError, containerResources, describe as describeValue, knownArgs, mirrorUrl, quantity, registryHost } from "../components/validation";
+import { ContainerResources, InvalidArgumentError, containerResources, describe as describeValue, knownArgs, registryMirrorUrl, quantity, registryHost } from "../components/validation";
 import { assertGolden } from "./support/golden";
 import { testCa, testOddCa, testServerCertificate } from "./pems";
 
@@ -73,7 +73,7 @@ describe("shared input checks", () => {
 
     describe("errors never print secrets", () => {
         const cases: [string, () => unknown][] = [
-            ["credentials in a mirror URL", () => mirrorUrl(`https://ci:${SECRET}@mirror:5000`, "args.registryMirrors[0]")],
+            ["credentials in a mirror URL", () => registryMirrorUrl(`https://ci:${SECRET}@mirror:5000`, "args.registryMirrors[0]")],
             ["credentials in an upstream URL", () => validateRegistryArgs({ upstream: `https://ci:${SECRET}@registry.example.com` }, "args.")],
             ["a password under a misspelt key", () => validateRegistryArgs({ mode: "private", users: [{ username: "ci", pasword: SECRET } as any] }, "args.")],
             ["a password under an unknown key of a component", () => knownArgs({ upstreamPasword: SECRET } as any, ["upstreamPassword"] as any, "args.")],
@@ -151,14 +151,14 @@ describe("shared input checks", () => {
         ];
         for (const [what, url, message] of cases) {
             it(`refuses ${what}`, () => {
-                const text = refusal(() => mirrorUrl(url, "args.registryMirrors[0]"));
+                const text = refusal(() => registryMirrorUrl(url, "args.registryMirrors[0]"));
                 assert.ok(text.startsWith("args.registryMirrors[0]: expected an https:// URL"), text);
                 assert.match(text, message);
             });
         }
 
         it("takes a punycode host and a default port as written", () => {
-            assert.equal(mirrorUrl("https://xn--bcher-kva.example:443/", "m"), "https://xn--bcher-kva.example:443");
+            assert.equal(registryMirrorUrl("https://xn--bcher-kva.example:443/", "m"), "https://xn--bcher-kva.example:443");
         });
     });
 

@@ -16,13 +16,24 @@
 #
 # Environment:
 #   E2E_IMAGE_CACHE   cache directory (default /var/cache/pulumi-dind-e2e)
-#   E2E_MIRROR        Debian mirror (default http://deb.debian.org/debian)
+#   E2E_MIRROR        Debian archive (default: the first one in this machine's apt sources)
+#   E2E_SECURITY_MIRROR  its security archive (default: the one in this machine's apt sources)
 #   E2E_FORCE=1       rebuild even when the labels match
 set -euo pipefail
 
 dind_suite=trixie
 busybox_suite="$(. /etc/os-release && echo "${VERSION_CODENAME}")" # the host's apt sources
-mirror="${E2E_MIRROR:-http://deb.debian.org/debian}"
+# The archives this machine's apt already uses, so a build behind a corporate mirror uses that mirror.
+apt_source_uris() {
+    {
+        cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed -n 's/^deb\( \[[^]]*\]\)\? \([^ ]*\).*/\2/p'
+        cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs: *//p' | tr ' ' '\n'
+    } | sed 's|/*$||'
+}
+mirror="${E2E_MIRROR:-$(apt_source_uris | grep -v -- '-security$' | head -n1)}"
+security_mirror="${E2E_SECURITY_MIRROR:-$(apt_source_uris | grep -- '-security$' | head -n1)}"
+: "${mirror:?no Debian archive in this machine's apt sources: set E2E_MIRROR}"
+: "${security_mirror:?no Debian security archive in this machine's apt sources: set E2E_SECURITY_MIRROR}"
 cache="${E2E_IMAGE_CACHE:-/var/cache/pulumi-dind-e2e}"
 
 img_dind=pulumi-dind-e2e/dind:latest
@@ -33,7 +44,7 @@ label_key=dev.pulumi-dind.e2e.recipe
 recipe="$(
     {
         cat "${BASH_SOURCE[0]}"
-        echo "dind_suite=$dind_suite busybox_suite=$busybox_suite mirror=$mirror"
+        echo "dind_suite=$dind_suite busybox_suite=$busybox_suite mirror=$mirror security_mirror=$security_mirror"
     } | sha256sum | cut -c1-16
 )"
 
@@ -206,7 +217,7 @@ else
             "$dind_suite" "$work/rootfs.tar" \
             "deb $mirror $dind_suite main" \
             "deb $mirror $dind_suite-updates main" \
-            "deb ${mirror%/debian}/debian-security $dind_suite-security main"
+            "deb $security_mirror $dind_suite-security main"
         mv "$work/rootfs.tar" "$rootfs"
         echo "    rootfs: $(du -h "$rootfs" | cut -f1)"
         done_step
