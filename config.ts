@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DaemonArgs, RegistryWiring, mirrorUrlFor } from "./components/daemon";
 import { DindDeploymentArgs, DindDeploymentSettings, validateDindDeploymentArgs, validateDindDeploymentName } from "./components/dindDeployment";
-import { LOOPBACK, stackVolumeName } from "./components/dockerHost";
+import { LOOPBACK, hostDockerSockets, stackVolumeName } from "./components/dockerHost";
 import { LocalDindArgs, LocalDindClientArgs, validateLocalDindArgs } from "./components/localDind";
 import { LOCAL_REGISTRY_ARG_KEYS, LocalRegistryArgs, localRegistryServerNames, validateLocalRegistryArgs } from "./components/localRegistry";
 import { REGISTRY_PORT, checkBroughtCertificateNames } from "./components/registrySettings";
@@ -290,13 +290,15 @@ function dockerProgram(values: Record<string, unknown>, names: ProgramNames, isS
         ...daemonValues,
         client: script === undefined ? undefined : ({ script, outputDirectory, outputVolume } as LocalDindClientArgs),
     } as LocalDindArgs;
+    // Host paths must keep clear of the socket of the engine deployed to, as well as the local one.
+    const hostSockets = hostDockerSockets([typeof dockerHost === "string" ? dockerHost : undefined, process.env.DOCKER_HOST]);
     const section = registrySection(selfHostedRegistry, "docker");
     // The registry's network carries the daemon's pulls, so it takes the daemon's MTU.
     const registry = section && ({ ...section, mtu: dind.mtu } as LocalRegistryArgs);
     if (registry) {
-        checkLocalRegistry(registry, dind, outputVolume, names);
+        checkLocalRegistry(registry, dind, outputVolume, names, hostSockets);
     } else {
-        validateLocalDindArgs(dind, `${NAMESPACE}:`);
+        validateLocalDindArgs(dind, `${NAMESPACE}:`, hostSockets);
     }
     return {
         target: "docker",
@@ -338,13 +340,14 @@ function checkLocalRegistry(
     dind: LocalDindArgs,
     outputVolume: unknown,
     names: ProgramNames,
+    hostSockets: string[],
 ): void {
     const settings = validateLocalRegistryArgs(registry, REGISTRY_PREFIX);
     const alias = settings.alias ?? names.registry;
     const daemonAccess = checkDaemonWithRegistry(
         dind,
         { registryHost: `${alias}:${REGISTRY_PORT}`, mode: settings.mode, caCertPem: STAND_IN_CA, networkName: pulumi.output(alias) },
-        (args) => validateLocalDindArgs(args, `${NAMESPACE}:`),
+        (args) => validateLocalDindArgs(args, `${NAMESPACE}:`, hostSockets),
     ).access;
     const published = settings.port !== undefined;
     checkBroughtCertificateNames(settings, localRegistryServerNames(alias, published), REGISTRY_PREFIX);

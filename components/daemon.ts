@@ -26,6 +26,8 @@ export const TRANSPORTS: readonly Transport[] = ["unix", "tls", "tcp"];
 /** Pinned to a maintained major (only 29.x is rebuilt; `stable-dind` is frozen at 19.03); pin a digest for byte-for-byte repeatable pods. */
 export const DEFAULT_DIND_IMAGE = "docker:29-dind";
 export const DEFAULT_CLI_IMAGE = "docker:29-cli";
+/** How long either variant lets the daemon take to answer before it reports it failed. */
+export const DEFAULT_STARTUP_TIMEOUT_SECONDS = 120;
 
 /** dockerd's state: images, containers, volumes (and the containerd image store of Docker 29). */
 export const DOCKER_DATA_DIR = "/var/lib/docker";
@@ -275,7 +277,7 @@ function sameHost(a: string, b: string): boolean {
 }
 
 export function transportName(value: unknown, argument: string): Transport {
-    return oneOf(value ?? "unix", TRANSPORTS, argument);
+    return oneOf(value, TRANSPORTS, argument);
 }
 
 export function timeoutSeconds(value: unknown, argument: string): number {

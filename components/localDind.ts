@@ -21,6 +21,7 @@ import {
     CLIENT_CERT_DIR,
     DEFAULT_CLI_IMAGE,
     DEFAULT_DIND_IMAGE,
+    DEFAULT_STARTUP_TIMEOUT_SECONDS,
     DOCKER_DATA_DIR,
     DaemonArgs,
     DaemonSettings,
@@ -153,7 +154,7 @@ const DEFAULTS = {
     cliImage: DEFAULT_CLI_IMAGE,
     keepImageLocally: true,
     retainDataVolume: true,
-    startupTimeoutSeconds: 120,
+    startupTimeoutSeconds: DEFAULT_STARTUP_TIMEOUT_SECONDS,
 };
 
 /** The client's working directory, where an output directory or volume is mounted. */

@@ -169,6 +169,7 @@ describe("the program", () => {
             ["a cache TTL in days", { ...base, "dind:selfHostedRegistry": { enabled: true, cacheTtl: "7d" } }, /^dind:selfHostedRegistry\.cacheTtl: expected a Go duration/],
             ["an output directory without a script", { "dind:target": "docker", "dind:socketDirectory": "/run/dind", "dind:outputDirectory": "/srv" }, /^dind:outputDirectory: /],
             ["plaintext tcp on a Docker host", { "dind:target": "docker", "dind:transport": "tcp" }, /^dind:transport: /],
+            ["a socket directory holding the socket of the engine deployed to", { ...docker, "dind:dockerHost": "unix:///srv/engine/docker.sock", "dind:socketDirectory": "/srv/engine" }, /^dind:socketDirectory: /],
             ["a bad output directory, named by its own key", { ...docker, "dind:socketDirectory": "/run/dind", "dind:script": "true", "dind:outputDirectory": "out" }, /^dind:outputDirectory: expected an absolute path/],
             ["a blank script on a Docker host", { ...docker, "dind:socketDirectory": "/run/dind", "dind:script": " " }, /^dind:script: expected a non-empty string/],
             ["an empty Docker host", { ...docker, "dind:dockerHost": "" }, /^dind:dockerHost: expected a non-empty string/],
