@@ -321,11 +321,11 @@ function withRegistry(settings: DaemonSettings, registry: RegistryWiring, prefix
     if (trusted !== -1) {
         throw new InvalidArgumentError(`${prefix}registries[${trusted}].host`, settings.registries[trusted].host, `a host other than ${prefix}registry's, which is trusted already with its own CA`);
     }
+    // A private registry may serve as a mirror of images pushed to it under their Docker Hub names; listing it is how to ask for that.
     const mirror = mirrorUrlFor(registry.registryHost);
-    const mirrored = settings.registryMirrors.findIndex((url) => sameHost(url, mirror));
+    const mirrored = registry.mode === "mirror" ? settings.registryMirrors.findIndex((url) => sameHost(url, mirror)) : -1;
     if (mirrored !== -1) {
-        const why = registry.mode === "mirror" ? "which is the first mirror already" : "a private registry, which serves no mirror";
-        throw new InvalidArgumentError(`${prefix}registryMirrors[${mirrored}]`, settings.registryMirrors[mirrored], `a mirror other than ${prefix}registry, ${why}`);
+        throw new InvalidArgumentError(`${prefix}registryMirrors[${mirrored}]`, settings.registryMirrors[mirrored], `a mirror other than ${prefix}registry, which is the first mirror already`);
     }
     return {
         ...settings,

@@ -208,7 +208,6 @@ describe("shared input checks", () => {
             ["a host twice, in other case", () => [{ registries: [{ host: "r:5000" }, { host: "R:5000" }] }], /^args\.registries\[1\]\.host: expected each host once/],
             ["the wired registry again among registries", () => [{ registries: [{ host: "mirror.dind.svc:5000" }] }, wired], /^args\.registries\[0\]\.host: expected a host other than args\.registry's/],
             ["the wired mirror again among mirrors", () => [{ registryMirrors: ["https://mirror.dind.svc:5000"] }, wired], /^args\.registryMirrors\[0\]: expected a mirror other than args\.registry, which is the first mirror already/],
-            ["a private wired registry as a mirror", () => [{ registryMirrors: ["https://mirror.dind.svc:5000"] }, { ...wired, mode: "private" }], /^args\.registryMirrors\[0\]: expected a mirror other than args\.registry, a private registry/],
         ];
         for (const [what, given, message] of cases) {
             it(`refuses ${what}`, () => {
@@ -216,6 +215,13 @@ describe("shared input checks", () => {
                 assert.match(refusal(() => validateDaemonArgs(args, "args.", registry)), message);
             });
         }
+    });
+
+    it("takes a wired private registry listed as a mirror, for images pushed to it under Docker Hub's names", () => {
+        const wiredPrivate: RegistryWiring = { registryHost: "registry:5000", mode: "private", caCertPem: pulumi.output("CA") };
+        const settings = validateDaemonArgs({ registryMirrors: ["https://registry:5000"] }, "args.", wiredPrivate);
+        assert.deepEqual(settings.registryMirrors, ["https://registry:5000"]);
+        assert.deepEqual(settings.registries.map((r) => r.host), ["registry:5000"]);
     });
 
     describe("dockerd's command line, as each README example renders it", () => {
