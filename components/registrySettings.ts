@@ -15,23 +15,23 @@ import {
     InvalidArgumentError,
     arrayOf,
     booleanValue,
-    dnsName,
-    goDurationString,
-    ipAddress,
-    knownKeys,
-    lowerCaseDnsName,
-    registryMirrorUrl,
-    nonEmptyString,
-    oneOf,
-    optional,
     caCertificates,
     caCertificatesInput,
+    dnsName,
+    goDurationString,
+    imageReference,
+    ipAddress,
     isOutput,
-    serverCertificate,
-    subjectOf,
+    knownKeys,
+    lowerCaseDnsName,
+    oneOf,
+    optional,
     quantity,
     redacted,
     refuseBesideExistingClaim,
+    registryMirrorUrl,
+    serverCertificate,
+    subjectOf,
 } from "./validation";
 
 /** A pull-through `mirror` of one upstream registry, or a `private` registry that accepts pushes. */
@@ -342,7 +342,7 @@ export function validateRegistryArgs(args: RegistryArgs, prefix: string): Regist
         ipAddresses: arrayOf(args.ipAddresses ?? [], `${prefix}ipAddresses`, ipAddress),
         ca: brought ? undefined : certificateAuthority(args.caCertPem, args.caKeyPem, prefix),
         broughtCertificate: brought,
-        image: nonEmptyString(args.image ?? DEFAULT_REGISTRY_IMAGE, `${prefix}image`),
+        image: imageReference(args.image ?? DEFAULT_REGISTRY_IMAGE, `${prefix}image`),
     };
 }
 

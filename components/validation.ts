@@ -178,6 +178,21 @@ export function stringMap(value: unknown, argument: string): Record<string, stri
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/** A path component of an image repository, as the distribution reference grammar writes it. */
+const IMAGE_PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const IMAGE_REFERENCE = new RegExp(
+    `^(?:(?:[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?/)?` +
+        `${IMAGE_PATH_COMPONENT}(?:/${IMAGE_PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
+);
+
+/** An image reference (`docker:29-dind`, `registry.internal:5000/team/dind:1@sha256:...`) as Docker and the kubelet parse it. */
+export function imageReference(value: unknown, argument: string): string {
+    if (typeof value !== "string" || value.length > 255 || !IMAGE_REFERENCE.test(value)) {
+        throw new InvalidArgumentError(argument, value, "an image reference such as docker:29-dind or registry.example.com:5000/team/dind:29@sha256:<64 hex>");
+    }
+    return value;
+}
+
 /** A Kubernetes object name (RFC 1123 label): namespaces, Services, claims. */
 export function kubernetesName(value: unknown, argument: string): string {
     if (typeof value !== "string" || !DNS_LABEL.test(value)) {

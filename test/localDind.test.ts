@@ -498,7 +498,7 @@ describe("LocalDind", () => {
                 /^args.client.outputVolume: expected to be left out when outputDirectory is given/,
             ],
             ["a startup timeout of 0", { ...UNIX, startupTimeoutSeconds: 0 }, /^args.startupTimeoutSeconds: expected an integer from 1 to 3600, got 0/],
-            ["an empty dind image", { ...UNIX, dindImage: "" }, /^args.dindImage: expected a non-empty string/],
+            ["an empty dind image", { ...UNIX, dindImage: "" }, /^args.dindImage: expected an image reference/],
             ["an empty network name", { ...UNIX, networkName: "" }, /^args.networkName: expected a Docker network name .*, got ""$/],
             // The args themselves, and nested objects: unknown keys are refused, their values never printed.
             ["args that are null", null as any, /^args: expected an object with transport, .*, got null$/],

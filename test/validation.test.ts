@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { DaemonArgs, RegistryWiring, dockerdArgs, validateDaemonArgs } from "../components/daemon";
 import { validateRegistryArgs } from "../components/registrySettings";
-import { ContainerResources, InvalidArgumentError, containerResources, describe as describeValue, knownArgs, registryMirrorUrl, quantity, registryHost } from "../components/validation";
+import { ContainerResources, InvalidArgumentError, containerResources, describe as describeValue, imageReference, knownArgs, registryMirrorUrl, quantity, registryHost } from "../components/validation";
 import { assertGolden } from "./support/golden";
 import { testCa, testOddCa, testServerCertificate } from "./pems";
 
@@ -160,6 +160,19 @@ describe("shared input checks", () => {
         it("takes a punycode host and a default port as written", () => {
             assert.equal(registryMirrorUrl("https://xn--bcher-kva.example:443/", "m"), "https://xn--bcher-kva.example:443");
         });
+    });
+
+    describe("image references are what Docker and the kubelet can pull", () => {
+        for (const image of ["docker:29 dind", "docker:29-dind\n", "Docker:29-dind", "docker:-29", "docker@sha256:abc", "https://docker.io/docker:29", "docker::29", "", "a/../b:1", "docker:29;rm -rf /"]) {
+            it(`refuses ${JSON.stringify(image)}`, () => {
+                assert.match(refusal(() => imageReference(image, "args.dindImage")), /^args\.dindImage: expected an image reference such as docker:29-dind/);
+            });
+        }
+        for (const image of ["docker:29-dind", "pulumi-dind-e2e/dind:latest", "registry.internal:5000/team/dind:29", `docker@sha256:${"a".repeat(64)}`, `localhost:5000/dind:1.2_rc-1@sha256:${"0".repeat(64)}`, "[::1]:5000/dind"]) {
+            it(`takes ${image}`, () => {
+                assert.equal(imageReference(image, "args.dindImage"), image);
+            });
+        }
     });
 
     describe("registry hosts name directories, so they never climb out of certs.d", () => {
