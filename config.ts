@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DaemonArgs, RegistryWiring, mirrorUrlFor } from "./components/daemon";
+import { DaemonConfigArgs } from "./components/daemonConfig";
 import { DindDeploymentArgs, DindDeploymentSettings, validateDindDeploymentArgs, validateDindDeploymentName } from "./components/dindDeployment";
 import { LOOPBACK, hostDockerSockets, stackVolumeName } from "./components/dockerHost";
 import { LocalDindArgs, LocalDindClientArgs, validateLocalDindArgs } from "./components/localDind";
@@ -65,10 +66,17 @@ const DAEMON_KEYS = {
     extraDockerdArgs: "json",
 } as const satisfies Record<keyof DaemonArgs, Parse>;
 
+const DAEMON_CONFIG_KEYS = {
+    daemonConfig: "json",
+    iptablesLegacy: "json",
+    containerdSnapshotter: "json",
+} as const satisfies Record<keyof DaemonConfigArgs, Parse>;
+
 /** Every key each target reads, and how its value is parsed; a key of the other target is a mistake worth reporting. */
 const KEYS: { [T in Target]: Record<T extends "kubernetes" ? KubernetesKey : DockerKey, Parse> } = {
     kubernetes: {
         ...DAEMON_KEYS,
+        ...DAEMON_CONFIG_KEYS,
         target: "string",
         selfHostedRegistry: "json",
         renderYamlToDirectory: "string",
@@ -96,6 +104,7 @@ const KEYS: { [T in Target]: Record<T extends "kubernetes" ? KubernetesKey : Doc
     },
     docker: {
         ...DAEMON_KEYS,
+        ...DAEMON_CONFIG_KEYS,
         target: "string",
         selfHostedRegistry: "json",
         dockerHost: "string",

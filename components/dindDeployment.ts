@@ -19,9 +19,11 @@ import {
     timeoutSeconds,
     transportName,
 } from "./daemon";
+import { DAEMON_CONFIG_FIELDS, DaemonConfigArgs, DaemonConfigSettings, validateDaemonConfigArgs } from "./daemonConfig";
 import {
     DindPodObjects,
     TLS_SECRET_ITEMS,
+    daemonConfigData,
     denyIngressPolicyArgs,
     dindDeploymentArgs,
     dindJobArgs,
@@ -88,7 +90,7 @@ export interface OutputVolumeArgs {
     mountPath?: string;
 }
 
-export interface DindDeploymentArgs extends DaemonArgs {
+export interface DindDeploymentArgs extends DaemonArgs, DaemonConfigArgs {
     /** An existing namespace to deploy into. Default: a namespace named after the component, labelled for privileged pods. */
     namespace?: string;
     /** `Deployment` for a long-running daemon, `Job` for one-shot work that ends with the script. Default "Deployment". */
@@ -153,6 +155,7 @@ export interface DindDeploymentSettings {
     dockerStorage: { persistent: boolean; existingClaimName?: string; size: string; storageClass?: string };
     output?: { existingClaimName?: string; size: string; storageClass?: string; mountPath: string };
     daemon: DaemonSettings;
+    daemonConfig: DaemonConfigSettings;
     caConfigMapName?: string;
     clientTrustsRegistryCas: boolean;
     dindResources: ContainerResources;
@@ -208,10 +211,11 @@ const ARGUMENTS = Object.keys({
     registries: true,
     mtu: true,
     extraDockerdArgs: true,
+    ...DAEMON_CONFIG_FIELDS,
 } satisfies Record<keyof DindDeploymentArgs, true>) as (keyof DindDeploymentArgs)[];
 
 /** What the provider names after the component, `<name>-<suffix>-<8 characters>`. */
-const AUTONAMED = ["daemon", "job", "deny-ingress", "server-tls", "client-tls", "registry-cas"] as const;
+const AUTONAMED = ["daemon", "job", "deny-ingress", "server-tls", "client-tls", "registry-cas", "daemon-json"] as const;
 const JOB_SUFFIX = "job";
 
 /** The client's own mounts, which `output.mountPath` must stay clear of. */
@@ -357,6 +361,7 @@ export function validateDindDeploymentArgs(given: DindDeploymentArgs | undefined
         throw new InvalidArgumentError(`${prefix}runId`, runId, "nothing unless the workload is a Job (a Deployment's daemon does not run to an end)");
     }
     const daemon = validateDaemonArgs(args, prefix, optional(args.registry, `${prefix}registry`, registryWiring));
+    const daemonConfig = validateDaemonConfigArgs(args, transport, daemon, prefix);
     const caConfigMapName = optional(args.caConfigMapName, `${prefix}caConfigMapName`, lowerCaseDnsName);
     if (namespace === undefined && caConfigMapName !== undefined) {
         throw new InvalidArgumentError(`${prefix}namespace`, namespace, "the namespace of caConfigMapName (a new namespace holds no ConfigMaps yet)");
@@ -401,6 +406,7 @@ export function validateDindDeploymentArgs(given: DindDeploymentArgs | undefined
         dockerStorage,
         output,
         daemon,
+        daemonConfig,
         caConfigMapName,
         clientTrustsRegistryCas: booleanValue(args.clientTrustsRegistryCas ?? DEFAULTS.clientTrustsRegistryCas, `${prefix}clientTrustsRegistryCas`),
         dindResources: containerResources(args.dindResources, `${prefix}dindResources`, DEFAULTS.dindResources),
@@ -484,6 +490,7 @@ export class DindDeployment extends pulumi.ComponentResource {
             outputClaimName: claims.output && claimFor(`${name}-output`, claims.output, placement, child),
             tlsSecrets: settings.transport !== "tls" ? undefined : settings.tlsSecrets ? givenTlsSecrets(settings.tlsSecrets) : createTlsSecrets(name, namespace, child),
             registryCaConfigMapName: registryCaConfigMap(name, namespace, settings, child),
+            daemonConfigMapName: daemonConfigMap(name, namespace, settings, child),
         };
         const template = dindPodTemplate(settings, placement.labels, objects);
         const workload =
@@ -541,4 +548,10 @@ function registryCaConfigMap(name: string, namespace: pulumi.Input<string>, sett
         return pulumi.output(settings.caConfigMapName);
     }
     return new k8s.core.v1.ConfigMap(`${name}-registry-cas`, { metadata: { namespace }, data: registryCaData(settings) }, opts).metadata.name;
+}
+
+/** The ConfigMap that holds daemon.json, when there is one; a new file is a new ConfigMap, so the pods restart to read it. */
+function daemonConfigMap(name: string, namespace: pulumi.Input<string>, settings: DindDeploymentSettings, opts: pulumi.CustomResourceOptions): pulumi.Output<string> | undefined {
+    const data = daemonConfigData(settings);
+    return data && new k8s.core.v1.ConfigMap(`${name}-daemon-json`, { metadata: { namespace }, data }, opts).metadata.name;
 }

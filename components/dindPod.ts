@@ -24,6 +24,7 @@ import {
     registryCaKey,
     registryCaRelativePath,
 } from "./daemon";
+import { DAEMON_CONFIG_FILE, DAEMON_CONFIG_FILE_NAME } from "./daemonConfig";
 import type { DindDeploymentSettings } from "./dindDeployment";
 import { deploymentStrategy } from "./keptObjects";
 import { PodContainer, PodVolume, isolatedPodSpec, mountVolumes, restrictedSecurityContext, toEnv } from "./kubernetesPod";
@@ -36,6 +37,7 @@ export const VOLUME = {
     clientTls: "client-tls",
     registryCas: "registry-cas",
     trustedCas: "trusted-cas",
+    daemonConfig: "daemon-config",
     output: "output",
 } as const;
 
@@ -62,6 +64,8 @@ export interface DindPodObjects {
     tlsSecrets?: { server: pulumi.Input<string>; client: pulumi.Input<string>; items?: typeof TLS_SECRET_ITEMS };
     /** The ConfigMap holding the CA of each of `mountedRegistryCas`. */
     registryCaConfigMapName?: pulumi.Input<string>;
+    /** The ConfigMap holding daemon.json, from `daemonConfigData`. */
+    daemonConfigMapName?: pulumi.Input<string>;
 }
 
 /** Who the pod runs for, and where. */
@@ -82,6 +86,12 @@ export function mountedRegistryCas(settings: Pick<DindDeploymentSettings, "caCon
 /** The data of the ConfigMap the component makes for registry CAs: each CA under a key without ':'. */
 export function registryCaData(settings: Pick<DindDeploymentSettings, "caConfigMapName" | "daemon">): Record<string, pulumi.Input<string>> {
     return Object.fromEntries(mountedRegistryCas(settings).map((r) => [registryCaKey(r.host), r.caCertPem!]));
+}
+
+/** The data of the ConfigMap that holds daemon.json; none without a file. */
+export function daemonConfigData(settings: Pick<DindDeploymentSettings, "daemonConfig">): Record<string, string> | undefined {
+    const { file } = settings.daemonConfig;
+    return file === undefined ? undefined : { [DAEMON_CONFIG_FILE_NAME]: file };
 }
 
 /** Every volume of the pod, each with its mounts in dockerd and the client. */
@@ -116,6 +126,14 @@ export function dindPodVolumes(settings: DindDeploymentSettings, objects: DindPo
     }
     if (objects.registryCaConfigMapName !== undefined) {
         volumes.push(...registryCaVolumes(settings, objects.registryCaConfigMapName));
+    }
+    if (objects.daemonConfigMapName !== undefined) {
+        // The file alone, where dockerd looks for it: the rest of /etc/docker (certs.d) stays mountable and the image's.
+        // A new daemon.json makes a new ConfigMap, so a subPath's missing updates never matter.
+        volumes.push({
+            volume: { name: VOLUME.daemonConfig, configMap: { name: objects.daemonConfigMapName, items: [{ key: DAEMON_CONFIG_FILE_NAME, path: DAEMON_CONFIG_FILE_NAME }] } },
+            mounts: [{ container: dockerd, mountPath: DAEMON_CONFIG_FILE, subPath: DAEMON_CONFIG_FILE_NAME, readOnly: true }],
+        });
     }
     if (settings.output && objects.outputClaimName !== undefined) {
         volumes.push({
@@ -153,7 +171,7 @@ export function dindContainers(settings: DindDeploymentSettings): { dockerd: Pod
         name: CONTAINER.dockerd,
         image: settings.dindImage,
         args: kubernetesLiteral(dockerdArgs(settings.transport, settings.daemon)),
-        env: toEnv({ DOCKER_HOST: endpoints.localDockerHost }),
+        env: toEnv({ DOCKER_HOST: endpoints.localDockerHost, ...settings.daemonConfig.environment }),
         // dind needs it; nothing else in the pod gets it.
         securityContext: { privileged: true },
         ports: settings.transport === "tls" ? [{ name: "docker-tls", containerPort: TLS_PORT, protocol: "TCP" }] : undefined,

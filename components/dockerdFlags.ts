@@ -22,6 +22,7 @@ const SHORTHANDS: Record<string, { name: string; value: boolean }> = {
 const REFUSED: [RegExp, string][] = [
     [/^(host|tls.*)$/, "the transport argument, which owns dockerd's listeners and TLS"],
     [/^(data-root|exec-root)$/, "nothing: /var/lib/docker and the exec root stay on the daemon's volume"],
+    [/^pidfile$/, "nothing: the image's entrypoint clears a stale pid file only at the default path, so a restarted daemon would refuse to start"],
     [/^mtu$/, "the mtu argument"],
     [/^registry-mirror$/, "the registryMirrors argument"],
     [/^insecure-registry$/, "registries[].insecure, per registry"],
@@ -30,13 +31,13 @@ const REFUSED: [RegExp, string][] = [
 ];
 
 /** A flag as dockerd sees it: its long name, and its value when it has one in the same argument. */
-interface ParsedFlag {
+export interface ParsedFlag {
     name: string;
     value?: string;
 }
 
 /** The flags of one argument, by pflag's rules for `--name[=value]` and combined shorthands. */
-function flagsOf(arg: string, argument: string): ParsedFlag[] {
+export function flagsOf(arg: string, argument: string): ParsedFlag[] {
     if (arg === "--" || !arg.startsWith("-") || arg === "-") {
         throw new InvalidArgumentError(argument, arg, "a dockerd flag such as --log-level=warn (dockerd takes no other arguments)");
     }

@@ -9,4 +9,5 @@ export { LocalRegistry, LocalRegistryArgs } from "./localRegistry";
 export { RegistryArgs, RegistryMode, RegistryUserArgs, RegistryStorageArgs } from "./registrySettings";
 export { LocalDindClientArgs } from "./localDind";
 export { DaemonArgs, RegistryTrust, RegistryWiring, Transport, dockerdArgs, registryCaPath } from "./daemon";
+export { DaemonConfig, DaemonConfigArgs, DaemonConfigValue } from "./daemonConfig";
 export { ContainerResources, InvalidArgumentError } from "./validation";

@@ -15,6 +15,8 @@ export interface Mount {
     /** The container's name. */
     container: string;
     mountPath: string;
+    /** One file or directory of the volume instead of all of it, so the rest of `mountPath`'s directory stays the image's. */
+    subPath?: string;
     readOnly?: boolean;
     /** Environment the container gets with this mount, e.g. SSL_CERT_DIR naming a directory of CAs. */
     env?: Record<string, string>;
@@ -59,7 +61,12 @@ export function mountVolumes(containers: PodContainer[], volumes: PodVolume[]): 
             return {
                 ...container,
                 env,
-                volumeMounts: mounts.map((mount) => ({ name: mount.volume, mountPath: mount.mountPath, ...(mount.readOnly ? { readOnly: true } : {}) })),
+                volumeMounts: mounts.map((mount) => ({
+                    name: mount.volume,
+                    mountPath: mount.mountPath,
+                    ...(mount.subPath !== undefined ? { subPath: mount.subPath } : {}),
+                    ...(mount.readOnly ? { readOnly: true } : {}),
+                })),
             };
         }),
         volumes: volumes.map(({ volume }) => volume),

@@ -46,6 +46,7 @@ import {
     timeoutSeconds,
     transportName,
 } from "./daemon";
+import { DAEMON_CONFIG_FIELDS, DAEMON_CONFIG_FILE, DaemonConfigArgs, DaemonConfigSettings, validateDaemonConfigArgs } from "./daemonConfig";
 import { REGISTRY_MODES } from "./registrySettings";
 import {
     InvalidArgumentError,
@@ -72,7 +73,7 @@ export interface LocalDindClientArgs {
     outputVolume?: string;
 }
 
-export interface LocalDindArgs extends DaemonArgs {
+export interface LocalDindArgs extends DaemonArgs, DaemonConfigArgs {
     /** How the host reaches the daemon: `unix` (docker.sock in socketDirectory) or mutual `tls` on 127.0.0.1:hostPort; plaintext `tcp` is refused. Default "unix" when socketDirectory is given, else "tls". */
     transport?: Transport;
     /**
@@ -121,6 +122,7 @@ const ARG_KEYS = argumentKeys<LocalDindArgs>({
     registries: true,
     mtu: true,
     extraDockerdArgs: true,
+    ...DAEMON_CONFIG_FIELDS,
 });
 const CLIENT_KEYS = argumentKeys<LocalDindClientArgs>({ script: true, outputDirectory: true, outputVolume: true });
 
@@ -138,6 +140,8 @@ export interface LocalDindSettings {
     access: HostAccess;
     /** The daemon's arguments with the wired registry added. */
     daemon: DaemonSettings;
+    /** daemon.json and the image's switches. */
+    daemonConfig: DaemonConfigSettings;
     registry?: RegistryWiring;
     /** The networks to join, the first one the client's; none means a network of its own. */
     networkNames: pulumi.Input<string>[];
@@ -181,10 +185,12 @@ export function validateLocalDindArgs(given: LocalDindArgs = {}, prefix = "args.
     }
     const registry = optional(args.registry, `${prefix}registry`, registryOnDockerHost);
     const daemon = validateDaemonArgs(args, prefix, registry);
+    const daemonConfig = validateDaemonConfigArgs(args, access.transport, daemon, prefix);
     const networkName = optional(args.networkName, `${prefix}networkName`, dockerNetworkName);
     return {
         access,
         daemon,
+        daemonConfig,
         registry,
         networkNames: [networkName, registry?.networkName].filter((n): n is pulumi.Input<string> => n !== undefined),
         dindImage: imageReference(args.dindImage ?? DEFAULTS.dindImage, `${prefix}dindImage`),
@@ -317,16 +323,26 @@ function trustEnvironment(registries: RegistryTrust[]): string[] {
     return registryCaUploads(registries).trusted.length > 0 ? [`SSL_CERT_DIR=${TRUSTING_SSL_CERT_DIR}`] : [];
 }
 
-/** The daemon's container: privileged dockerd with its data volume, its registries' CAs and its TLS pair. */
+/** daemon.json where dockerd reads it, when there is one. */
+function daemonConfigUploads(daemonConfig: DaemonConfigSettings): Upload[] {
+    return daemonConfig.file === undefined ? [] : [{ file: DAEMON_CONFIG_FILE, content: daemonConfig.file }];
+}
+
+/** The daemon's container: privileged dockerd with its data volume, daemon.json, its registries' CAs and its TLS pair. */
 export function daemonContainerArgs(settings: LocalDindSettings, parts: LocalDindParts): docker.ContainerArgs {
-    const { access, daemon } = settings;
+    const { access, daemon, daemonConfig } = settings;
     const registryCas = registryCaUploads(daemon.registries);
     return {
         image: parts.imageId,
         privileged: true,
         command: dockerdArgs(access.transport, daemon),
-        envs: [`DOCKER_HOST=${daemonEndpoints(access.transport).localDockerHost}`, ...trustEnvironment(daemon.registries)],
-        uploads: [...registryCas.certsD, ...registryCas.trusted, ...(parts.tls ? tlsUploads(SERVER_CERT_DIR, parts.tls.caCertPem, parts.tls.server) : [])],
+        envs: [`DOCKER_HOST=${daemonEndpoints(access.transport).localDockerHost}`, ...trustEnvironment(daemon.registries), ...toEnvs(daemonConfig.environment)],
+        uploads: [
+            ...daemonConfigUploads(daemonConfig),
+            ...registryCas.certsD,
+            ...registryCas.trusted,
+            ...(parts.tls ? tlsUploads(SERVER_CERT_DIR, parts.tls.caCertPem, parts.tls.server) : []),
+        ],
         mounts: [{ type: "volume", source: parts.volumeName, target: DOCKER_DATA_DIR }, ...socketMounts(access)],
         networksAdvanced: pulumi.all(parts.networkNames).apply((names) => networkAttachments(names, parts.alias)),
         ports: access.transport === "tls" ? [loopbackPort(TLS_PORT, access.hostPort)] : undefined,

@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Captured, capture, captureFailure, sentAsSecret, urnTypeChain, valueOf } from "./harness";
 import { validateManifests } from "./kubernetesSchema";
@@ -13,6 +15,18 @@ const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 const SECRET = "kubernetes:core/v1:Secret";
 const PVC = "kubernetes:core/v1:PersistentVolumeClaimPatch";
 const NAMESPACE = "kubernetes:core/v1:NamespacePatch";
+
+/** The README's example of daemon.json (DindDeployment, "daemon.json"). */
+const DAEMON_JSON_EXAMPLE = {
+    daemonConfig: {
+        builder: { gc: { enabled: true, defaultKeepStorage: "20GB" } },
+        "log-driver": "local",
+        "log-opts": { "max-size": "10m", "max-file": "3" },
+        "default-address-pools": [{ base: "10.200.0.0/16", size: 24 }],
+    },
+    containerdSnapshotter: false,
+    iptablesLegacy: true,
+} satisfies DindDeploymentArgs;
 
 async function deploy(args: DindDeploymentArgs = {}, name = "dind") {
     let component!: DindDeployment;
@@ -367,8 +381,62 @@ describe("DindDeployment", () => {
         });
     });
 
+    describe("daemon.json", () => {
+        it("puts the file in a ConfigMap that only dockerd mounts, read-only, where dockerd reads it", async () => {
+            const { captured, mounts, volume, dockerd, client } = await deploy(DAEMON_JSON_EXAMPLE);
+            const configMap = captured.get(CONFIG_MAP, "dind-daemon-json");
+            assert.deepEqual(JSON.parse(configMap.inputs.data["daemon.json"]), {
+                ...DAEMON_JSON_EXAMPLE.daemonConfig,
+                features: { "containerd-snapshotter": false },
+            });
+            const mounted = volume(mounts("dockerd")["/etc/docker/daemon.json"]);
+            assert.deepEqual(mounted.configMap, { name: configMap.state.metadata.name, items: [{ key: "daemon.json", path: "daemon.json" }] });
+            const mount = dockerd.volumeMounts.find((m: any) => m.mountPath === "/etc/docker/daemon.json");
+            assert.deepEqual([mount.subPath, mount.readOnly], ["daemon.json", true], "the file alone, read-only: the rest of /etc/docker stays the image's");
+            assert.ok(!client.volumeMounts.some((m: any) => m.name === mounted.name), "the client never sees the daemon's configuration");
+            assert.equal(configMap.inputs.metadata.namespace, captured.only(DEPLOYMENT).inputs.metadata.namespace);
+        });
+
+        it("sets the image's iptables switch on dockerd only", async () => {
+            const { env } = await deploy({ iptablesLegacy: true });
+            assert.equal(env("dockerd").DOCKER_IPTABLES_LEGACY, "1");
+            assert.equal(env("client").DOCKER_IPTABLES_LEGACY, undefined);
+            assert.equal((await deploy({ iptablesLegacy: false })).env("dockerd").DOCKER_IPTABLES_LEGACY, "");
+            assert.ok(!("DOCKER_IPTABLES_LEGACY" in (await deploy()).env("dockerd")), "unset: the image detects the node's iptables");
+        });
+
+        it("declares no ConfigMap and mounts nothing at /etc/docker without a file", async () => {
+            const { captured, mounts } = await deploy({ iptablesLegacy: true });
+            assert.equal(captured.ofType(CONFIG_MAP).length, 0);
+            assert.equal(mounts("dockerd")["/etc/docker/daemon.json"], undefined);
+        });
+
+        it("keeps registry CAs in certs.d below it, and passes the API schema", async () => {
+            const { captured, mounts } = await deploy({ ...DAEMON_JSON_EXAMPLE, registries: [{ host: "r:5000", caCertPem: testCertificate() }] });
+            assert.equal(captured.ofType(CONFIG_MAP).length, 2);
+            assert.notEqual(mounts("dockerd")["/etc/docker/certs.d"], mounts("dockerd")["/etc/docker/daemon.json"]);
+            assert.equal(mounts("dockerd")["/etc/docker"], undefined, "nothing covers /etc/docker as a whole");
+            assert.ok(validateManifests(captured) >= 3);
+        });
+
+        it("is the file the README shows for its example", async () => {
+            const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+            const section = readme.slice(readme.indexOf("### daemon.json"));
+            const file = (await deploy(DAEMON_JSON_EXAMPLE)).captured.get(CONFIG_MAP, "dind-daemon-json").inputs.data["daemon.json"];
+            assert.ok(section.includes(`\`\`\`json\n${file}\`\`\``), "README's daemon.json example shows the file its arguments make");
+        });
+    });
+
     describe("bad input", () => {
         const cases: [string, DindDeploymentArgs, RegExp][] = [
+            ["daemon.json key a flag sets", { registryMirrors: ["https://m"], daemonConfig: { "registry-mirrors": ["https://n"] } }, /^args\.daemonConfig\.registry-mirrors: expected a key that no flag sets: args\.registryMirrors sets --registry-mirror/],
+            ["daemon.json listener", { daemonConfig: { hosts: ["tcp://0.0.0.0:2375"] } }, /^args\.daemonConfig\.hosts: expected a key that no flag sets: args\.transport sets --host/],
+            ["daemon.json key an extra flag sets", { extraDockerdArgs: ["--log-level=warn"], daemonConfig: { "log-level": "debug" } }, /^args\.daemonConfig\.log-level: .*args\.extraDockerdArgs\[0\] sets --log-level/],
+            ["daemon.json data root", { daemonConfig: { "data-root": "/tmp" } }, /^args\.daemonConfig\.data-root: expected a key other than data-root/],
+            ["daemon.json value that is no JSON", { daemonConfig: { "shutdown-timeout": NaN } }, /^args\.daemonConfig\.shutdown-timeout: expected a JSON value/],
+            ["daemon.json __proto__ key", { daemonConfig: { builder: JSON.parse('{"__proto__":{}}') } }, /^args\.daemonConfig\.builder\.__proto__: expected no key named/],
+            ["snapshotter beside the same feature", { containerdSnapshotter: true, daemonConfig: { features: { "containerd-snapshotter": true } } }, /^args\.containerdSnapshotter: expected nothing beside args\.daemonConfig\.features\.containerd-snapshotter/],
+            ["iptables switch that is a string", { iptablesLegacy: "1" as any }, /^args\.iptablesLegacy: expected true or false, got "1"$/],
             ["mirror without https", { registryMirrors: ["http://mirror"] }, /^args.registryMirrors\[0\]: expected an https:\/\/ URL.*got "http:\/\/mirror"/],
             ["mirror with a path", { registryMirrors: ["https://mirror/v2"] }, /^args.registryMirrors\[0\]: .*no path/],
             ["registry host with a scheme", { registries: [{ host: "https://r" }] }, /^args.registries\[0\].host: expected a registry host/],

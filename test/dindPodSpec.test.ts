@@ -27,6 +27,16 @@ const EXAMPLES: { golden: string; about: string; build: () => void }[] = [
         build: () => new DindDeployment("dind", {}),
     },
     {
+        golden: "dind-daemon-json",
+        about: "DindDeployment with the README's daemon.json example: the file from a ConfigMap at /etc/docker/daemon.json, the iptables switch on dockerd.",
+        build: () =>
+            new DindDeployment("dind", {
+                daemonConfig: { builder: { gc: { enabled: true, defaultKeepStorage: "20GB" } }, "log-driver": "local", "log-opts": { "max-size": "10m", "max-file": "3" } },
+                containerdSnapshotter: false,
+                iptablesLegacy: true,
+            }),
+    },
+    {
         golden: "dind-tls",
         about: 'DindDeployment with transport "tls": mutual TLS on 2376 from Secrets the component makes.',
         build: () => new DindDeployment("dind", { transport: "tls" }),

@@ -18,6 +18,7 @@ describe("extra dockerd flags, read as dockerd's flag parser reads them", () => 
         ["--tlsverify=false", /other than --tlsverify;/],
         ["--data-root=/srv/docker", /other than --data-root; use nothing: \/var\/lib\/docker/],
         ["--exec-root=/tmp/exec", /other than --exec-root/],
+        ["-p=/run/other.pid", /other than --pidfile; use nothing: the image.s entrypoint clears a stale pid file only at the default path/],
         ["--mtu=1400", /other than --mtu; use the mtu argument/],
         ["--registry-mirror=http://mirror:5000", /other than --registry-mirror; use the registryMirrors argument/],
         ["--insecure-registry=0.0.0.0/0", /other than --insecure-registry; use registries\[\]\.insecure/],

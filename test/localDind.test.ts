@@ -472,8 +472,40 @@ describe("LocalDind", () => {
         });
     });
 
+    describe("daemon.json", () => {
+        const daemonConfig = { builder: { gc: { enabled: true, defaultKeepStorage: "20GB" } }, "log-driver": "local" };
+
+        it("uploads the file where dockerd reads it, into the daemon's container only", async () => {
+            const { dind, client } = await deploy({ ...UNIX, daemonConfig, containerdSnapshotter: true, client: { script: SCRIPT } });
+            const file = uploads(dind)["/etc/docker/daemon.json"];
+            assert.deepEqual(JSON.parse(file.content), { ...daemonConfig, features: { "containerd-snapshotter": true } });
+            assert.ok(file.content.endsWith("}\n"));
+            assert.equal(uploads(client!)["/etc/docker/daemon.json"], undefined);
+        });
+
+        it("uploads no file without one, and sets the image's iptables switch on the daemon only", async () => {
+            const plain = await deploy(UNIX);
+            assert.equal(uploads(plain.dind)["/etc/docker/daemon.json"], undefined);
+            assert.ok(!("DOCKER_IPTABLES_LEGACY" in env(plain.dind)));
+            const { dind, client } = await deploy({ ...TLS, iptablesLegacy: true, client: { script: SCRIPT } });
+            assert.equal(env(dind).DOCKER_IPTABLES_LEGACY, "1");
+            assert.equal(env(client!).DOCKER_IPTABLES_LEGACY, undefined);
+            assert.equal(uploads(dind)["/etc/docker/daemon.json"], undefined, "the switch is no daemon.json key");
+            assert.equal(env((await deploy({ ...UNIX, iptablesLegacy: false })).dind).DOCKER_IPTABLES_LEGACY, "");
+        });
+    });
+
     describe("bad input", () => {
         const cases: [string, LocalDindArgs, RegExp][] = [
+            ["a daemon.json key a flag sets", { ...UNIX, daemonConfig: { "registry-mirrors": ["https://m"] } }, /^args\.daemonConfig\.registry-mirrors: expected a key that no flag sets: args\.registryMirrors sets --registry-mirror/],
+            ["daemon.json TLS settings", { ...TLS, daemonConfig: { tlsverify: false } }, /^args\.daemonConfig\.tlsverify: expected a key that no flag sets: args\.transport sets --tlsverify/],
+            ["a daemon.json key an extra flag sets", { ...UNIX, extraDockerdArgs: ["--group=999"], daemonConfig: { group: "docker" } }, /^args\.daemonConfig\.group: expected a key that no flag sets: args\.extraDockerdArgs\[0\] sets --group/],
+            ["network options beside an MTU", { ...UNIX, mtu: 1400, daemonConfig: { "default-network-opts": {} } }, /^args\.daemonConfig\.default-network-opts: expected a key that no flag sets: args\.mtu sets --default-network-opt/],
+            ["a daemon.json exec root", { ...UNIX, daemonConfig: { "exec-root": "/tmp" } }, /^args\.daemonConfig\.exec-root: expected a key other than exec-root/],
+            ["a daemon.json value that is a function", { ...UNIX, daemonConfig: { "log-driver": (() => "local") as any } }, /^args\.daemonConfig\.log-driver: expected a JSON value .*, got a function$/],
+            ["a daemon.json constructor key", { ...UNIX, daemonConfig: JSON.parse('{"log-opts":{"constructor":{}}}') }, /^args\.daemonConfig\.log-opts\.constructor: expected no key named/],
+            ["the snapshotter beside the same feature", { ...UNIX, containerdSnapshotter: false, daemonConfig: { features: { "containerd-snapshotter": true } } }, /^args\.containerdSnapshotter: expected nothing beside args\.daemonConfig\.features\.containerd-snapshotter/],
+            ["an iptables switch that is a string", { ...UNIX, iptablesLegacy: "true" as any }, /^args\.iptablesLegacy: expected true or false, got "true"$/],
             ["an unknown transport", { ...UNIX, transport: "ssh" as any }, /^args.transport: expected one of "unix", "tls", "tcp", got "ssh"/],
             ["the plaintext tcp transport", { transport: "tcp" }, /^args.transport: expected "unix" or "tls" \(plaintext tcp .*\), got "tcp"/],
             ["the unix transport without a socket directory", { transport: "unix" }, /^args.socketDirectory: expected the absolute path of a directory .*, got nothing/],

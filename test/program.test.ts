@@ -173,11 +173,17 @@ describe("the program", () => {
             ["a bad output directory, named by its own key", { ...docker, "dind:socketDirectory": "/run/dind", "dind:script": "true", "dind:outputDirectory": "out" }, /^dind:outputDirectory: expected an absolute path/],
             ["a blank script on a Docker host", { ...docker, "dind:socketDirectory": "/run/dind", "dind:script": " " }, /^dind:script: expected a non-empty string/],
             ["an empty Docker host", { ...docker, "dind:dockerHost": "" }, /^dind:dockerHost: expected a non-empty string/],
+            ["a daemon.json key a flag sets", { ...base, "dind:daemonConfig": { hosts: ["tcp://0.0.0.0:2375"] } }, /^dind:daemonConfig\.hosts: expected a key that no flag sets: dind:transport sets --host/],
+            ["a daemon.json key an extra flag sets, on a Docker host", { ...docker, "dind:extraDockerdArgs": ["--log-level=warn"], "dind:daemonConfig": { "log-level": "info" } }, /^dind:daemonConfig\.log-level: expected a key that no flag sets: dind:extraDockerdArgs\[0\] sets --log-level/],
+            ["a daemon.json that is no object", { ...docker, "dind:daemonConfig": "log-driver=local" }, /^dind:daemonConfig: expected an object of daemon\.json keys.*, got "log-driver=local"$/],
+            ["the snapshotter beside the same feature", { ...base, "dind:containerdSnapshotter": true, "dind:daemonConfig": { features: { "containerd-snapshotter": true } } }, /^dind:containerdSnapshotter: expected nothing beside dind:daemonConfig\.features\.containerd-snapshotter/],
+            ["an iptables switch that is no boolean", { ...docker, "dind:iptablesLegacy": "yes" }, /^dind:iptablesLegacy: expected true or false, got "yes"$/],
 
             // Keys that would reach an object's prototype, at any depth (JSON.parse makes __proto__ an own key).
             ["a __proto__ key", { ...base, "dind:__proto__": '{"replicas":2}' }, /^dind:__proto__: expected no key named __proto__, constructor or prototype/],
             ["a constructor key", { ...base, "dind:constructor": "x" }, /^dind:constructor: expected no key named __proto__/],
             ["a __proto__ key in an object", { ...base, "dind:dockerStorage": '{"__proto__":{"persistent":true}}' }, /^dind:dockerStorage\.__proto__: expected no key named/],
+            ["a __proto__ key in daemon.json", { ...base, "dind:daemonConfig": '{"builder":{"__proto__":{"gc":{}}}}' }, /^dind:daemonConfig\.builder\.__proto__: expected no key named/],
             ["a constructor key in a list", { ...base, "dind:registries": '[{"host":"r","constructor":{"x":1}}]' }, /^dind:registries\[0\]\.constructor: expected no key named/],
             ["a prototype key deep in the registry section", { ...base, ...registry({ storage: { prototype: { size: "1Gi" } } }) }, /^dind:selfHostedRegistry\.storage\.prototype: expected no key named/],
             ["a __proto__ key in the registry section", { ...docker, "dind:selfHostedRegistry": '{"enabled":true,"__proto__":{"port":1}}' }, /^dind:selfHostedRegistry\.__proto__: expected no key named/],
@@ -195,6 +201,7 @@ describe("the program", () => {
             ["a secret run id", { ...base, "dind:workload": "Job", "dind:script": "true", "dind:runId": secretWord }, /^dind:runId: expected a plain value/, ["dind:runId"]],
             ["a secret socket directory", { ...docker, "dind:socketDirectory": `/run/${secretWord}` }, /^dind:socketDirectory: expected a plain value/, ["dind:socketDirectory"]],
             ["a secret output volume", { ...docker, "dind:socketDirectory": "/run/dind", "dind:script": "true", "dind:outputVolume": secretWord }, /^dind:outputVolume: expected a plain value/, ["dind:outputVolume"]],
+            ["a secret daemon.json", { ...base, "dind:daemonConfig": { "http-proxy": `http://ci:${secretWord}@proxy:3128` } }, /^dind:daemonConfig: expected a plain value: it ends up in plain text/, ["dind:daemonConfig"]],
             ["a secret render directory", { ...base, "dind:renderYamlToDirectory": `/srv/${secretWord}` }, /^dind:renderYamlToDirectory: expected a plain value/, ["dind:renderYamlToDirectory"]],
 
             // Errors never print a secret: a secret section's values, a misspelt key's value, credentials.
@@ -255,6 +262,22 @@ describe("the program", () => {
             assert.equal(config.dind.networkPolicy, false);
             assert.deepEqual(config.dind.dockerStorage, { size: "5Gi" });
             assert.throws(() => loadProgramConfig({ "dind:target": "kubernetes", "dind:replicas": "two" }), { message: /^dind:replicas: expected an integer from 0 to 1000, got "two"$/ });
+        });
+
+        it("writes dind:daemonConfig as the daemon's daemon.json and sets the image's switch, on either target", async () => {
+            const daemonConfig = { "log-driver": "local", "log-opts": { "max-size": "10m" } };
+            const expected = { ...daemonConfig, features: { "containerd-snapshotter": false } };
+            const switches = { "dind:daemonConfig": daemonConfig, "dind:containerdSnapshotter": false, "dind:iptablesLegacy": true };
+            const onKubernetes = await runProgram(asEngineConfig({ "dind:target": "kubernetes", ...switches }));
+            const configMap = onKubernetes.captured.ofType("kubernetes:core/v1:ConfigMap").find((c) => c.name.endsWith("-daemon-json"));
+            assert.deepEqual(JSON.parse(configMap?.inputs.data["daemon.json"]), expected);
+            const pod = onKubernetes.captured.only("kubernetes:apps/v1:Deployment").inputs.spec.template.spec;
+            const dockerd = pod.initContainers.find((c: any) => c.name === "dockerd");
+            assert.ok(dockerd.env.some((e: any) => e.name === "DOCKER_IPTABLES_LEGACY" && e.value === "1"));
+            const onDocker = await runProgram(asEngineConfig({ "dind:target": "docker", ...switches }));
+            const dind = containerNamed(onDocker.captured, "-dind");
+            assert.deepEqual(JSON.parse(dind.inputs.uploads.find((u: any) => u.file === "/etc/docker/daemon.json").content), expected);
+            assert.ok(dind.inputs.envs.includes("DOCKER_IPTABLES_LEGACY=1"));
         });
 
         it("names the registry host the components derive, so a daemon's check against it holds", async () => {

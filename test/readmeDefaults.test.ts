@@ -65,6 +65,9 @@ function realDefaults(): Record<string, unknown[]> {
         dindImage: [kubernetes.dindImage, docker.dindImage],
         cliImage: [kubernetes.cliImage, docker.cliImage],
         startupTimeoutSeconds: [kubernetes.startupTimeoutSeconds, docker.startupTimeoutSeconds],
+        daemonConfig: [kubernetes.daemonConfig.file, docker.daemonConfig.file],
+        iptablesLegacy: [kubernetes.daemonConfig.environment.DOCKER_IPTABLES_LEGACY, docker.daemonConfig.environment.DOCKER_IPTABLES_LEGACY],
+        containerdSnapshotter: [kubernetes.daemonConfig.file, docker.daemonConfig.file],
         selfHostedRegistry: [onKubernetes.registry, onDocker.registry],
         // Without one, the daemon gets a namespace named after it, `<project>-<stack>`.
         namespace: [kubernetes.namespace ?? programNames(pulumi.getProject(), placeholder).daemon.replace(placeholder, "<stack>")],
