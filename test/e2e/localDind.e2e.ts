@@ -64,6 +64,9 @@ async function seedRegistryVolume(run: E2eRun, volume: string): Promise<string> 
     }
 }
 
+/** Set through daemonConfig, and read back from the daemon, which has it from no other place. */
+const DAEMON_JSON_LABEL = "dev.pulumi-dind.e2e=daemon-json";
+
 describe("e2e: LocalDind with a LocalRegistry mirror (plain-Docker pull-save-remove check)", function () {
     let run: E2eRun;
     const dirs: string[] = [];
@@ -103,6 +106,7 @@ describe("e2e: LocalDind with a LocalRegistry mirror (plain-Docker pull-save-rem
                     registry,
                     registryMirrors: [`https://${registry.registryHost}`],
                     client: { script: PULL_SAVE_REMOVE_SCRIPT, outputDirectory },
+                    daemonConfig: { labels: [DAEMON_JSON_LABEL], "log-driver": "local" },
                 });
             });
 
@@ -146,6 +150,10 @@ describe("e2e: LocalDind with a LocalRegistry mirror (plain-Docker pull-save-rem
                     await assert.rejects(withTimeout(anonymous.ping(), 10_000, "ping without a client certificate"), "a client without a certificate is rejected");
                 }
                 assert.equal(String(await nested.ping()), "OK");
+                // dockerd read the uploaded daemon.json: its label and log driver are the daemon's.
+                const info = await nested.info();
+                assert.ok(info.Labels.includes(DAEMON_JSON_LABEL), `daemon labels: ${JSON.stringify(info.Labels)}`);
+                assert.equal(info.LoggingDriver, "local");
                 const nestedImages = await nested.listImages();
                 assert.ok(!nestedImages.some((image) => (image.RepoTags ?? []).includes("busybox:latest")), "the script removed busybox:latest from the nested daemon too");
 
