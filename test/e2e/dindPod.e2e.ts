@@ -13,6 +13,9 @@ import { runPod } from "./support/podRunner";
 import { TestRegistry, registryWithBusybox } from "./support/registryFixture";
 import { IMAGES, mirroredDind, PULL_SAVE_REMOVE_SCRIPT, assertHostHasNoBusybox, assertSavedImage, curlFrom, seconds, tlsFiles } from "./support/scenario";
 
+/** Set through daemonConfig, and read back from the daemon, which has it from no other place. */
+const DAEMON_JSON_LABEL = "dev.pulumi-dind.e2e=daemon-json";
+
 describe("e2e: DindDeployment pod pulls through a TLS mirror (Kubernetes pull-save-remove check)", function () {
     let run: E2eRun;
     let registry: TestRegistry;
@@ -90,7 +93,17 @@ describe("e2e: DindDeployment pod pulls through a TLS mirror (Kubernetes pull-sa
             const started = Date.now();
             const captured = await capture(
                 () =>
-                    new DindDeployment(`pull-${transport}`, mirroredDind(registry, { workload: "Job", transport, output: {}, script: PULL_SAVE_REMOVE_SCRIPT })),
+                    new DindDeployment(
+                        `pull-${transport}`,
+                        mirroredDind(registry, {
+                            workload: "Job",
+                            transport,
+                            output: {},
+                            script: PULL_SAVE_REMOVE_SCRIPT,
+                            // On one transport: the ConfigMap's daemon.json, mounted as one file, is what dockerd reads.
+                            ...(transport === "unix" ? { daemonConfig: { labels: [DAEMON_JSON_LABEL] } } : {}),
+                        }),
+                    ),
             );
             const pod = await runPod(captured, { run, images: IMAGES, networks: [{ name: registry.network }] });
             try {
@@ -123,6 +136,8 @@ describe("e2e: DindDeployment pod pulls through a TLS mirror (Kubernetes pull-sa
                 if (transport === "unix") {
                     const socket = await pod.exec("dockerd", ["sh", "-c", "test -S /var/run/dind/docker.sock && echo $DOCKER_HOST"], { timeoutMs: 30_000 });
                     assert.equal(socket.stdout.trim(), "unix:///var/run/dind/docker.sock", socket.stderr);
+                    const labels = await pod.exec("dockerd", ["docker", "info", "--format", "{{json .Labels}}"], { timeoutMs: 30_000 });
+                    assert.ok(JSON.parse(labels.stdout).includes(DAEMON_JSON_LABEL), `daemon labels: ${labels.stdout} ${labels.stderr}`);
                 }
 
                 const completion = await pod.waitForCompletion(240_000);

@@ -7,7 +7,8 @@
  * - emptyDir → a Docker volume per pod (medium Memory → a tmpfs volume sized by sizeLimit);
  *   persistentVolumeClaim → a named volume per claim that outlives the pod (removed with the
  *   run); secret / configMap → a volume per pod holding the keys (or `items`) as files at
- *   their paths with `items[].mode` / `defaultMode`, mounted read-only;
+ *   their paths with `items[].mode` / `defaultMode`, mounted read-only; a `subPath` mount binds
+ *   that one file or directory of the volume (Docker's own volume subpaths need API 1.45);
  * - init containers with `restartPolicy: Always` (native sidecars) start first, in order, each
  *   one's startupProbe (exec, periodSeconds, timeoutSeconds, failureThreshold,
  *   initialDelaySeconds) passing before the next container starts; then the regular
@@ -32,6 +33,9 @@ import { E2eRun, ExecResult, containerLogs, execIn, mergeHostConfig, sleep, unti
 import { privilegedHostConfig, testImages } from "./engine";
 import { Schema, UnsupportedFieldError, check, fields, items } from "./specSchema";
 import { createTar, TarEntry } from "./tar";
+
+/** Marks a planned mount of one path inside a volume. */
+const SUB_PATH = "pulumiDindSubPath";
 
 // ---------------------------------------------------------------------------------------------
 // What is supported
@@ -74,7 +78,7 @@ const containerFields: Record<string, Schema> = {
     }),
     ports: items(fields({ name: "scalar", containerPort: "scalar", protocol: "scalar" })),
     startupProbe: probeSchema,
-    volumeMounts: items(fields({ name: "scalar", mountPath: "scalar", readOnly: "scalar" })),
+    volumeMounts: items(fields({ name: "scalar", mountPath: "scalar", subPath: "scalar", readOnly: "scalar" })),
     resources: fields({ requests: "stringMap", limits: "stringMap" }),
 };
 
@@ -529,11 +533,19 @@ export function planPod(capture: Captured, options: Pick<RunPodOptions, "images"
             if (!volume) {
                 throw new Error(`${path}.volumeMounts[${index}]: no volume named ${mount.name} in the pod`);
             }
+            const readOnly = mount.readOnly === true || readOnlySource.has(mount.name);
+            if (mount.subPath !== undefined) {
+                if (String(mount.subPath).split("/").includes("..") || String(mount.subPath).startsWith("/")) {
+                    throw new Error(`${path}.volumeMounts[${index}].subPath: ${mount.subPath} leaves the volume, which the kubelet refuses`);
+                }
+                // Resolved to the volume's directory on the engine when the container is created.
+                return { Type: "bind", Source: volume.docker, Target: mount.mountPath, ReadOnly: readOnly, [SUB_PATH]: mount.subPath } as Docker.MountSettings;
+            }
             return {
                 Type: "volume",
                 Source: volume.docker,
                 Target: mount.mountPath,
-                ReadOnly: mount.readOnly === true || readOnlySource.has(mount.name),
+                ReadOnly: readOnly,
                 // Kubernetes does not copy the image's content into a volume.
                 VolumeOptions: { NoCopy: true },
             } as Docker.MountSettings;
@@ -735,6 +747,16 @@ export class RunningPod {
         return this;
     }
 
+    /** A subPath mount as a bind of that path inside the volume's directory on the engine. */
+    private async resolveSubPath(mount: Docker.MountSettings): Promise<Docker.MountSettings> {
+        const subPath = (mount as unknown as Record<string, unknown>)[SUB_PATH];
+        if (subPath === undefined) {
+            return mount;
+        }
+        const { Mountpoint } = await this.docker.getVolume(mount.Source).inspect();
+        return { Type: "bind", Source: `${Mountpoint}/${subPath}`, Target: mount.Target, ReadOnly: mount.ReadOnly };
+    }
+
     private async populate(volume: string, files: TarEntry[]): Promise<void> {
         const helper = await this.options.run.createContainer({
             name: `${volume}-populate`,
@@ -752,9 +774,10 @@ export class RunningPod {
     private async startInstance(state: ContainerState): Promise<void> {
         const options = state.plan.create(state.instance);
         const pause = this.pause!;
+        const mounts = await Promise.all((options.HostConfig?.Mounts ?? []).map((mount) => this.resolveSubPath(mount)));
         const container = await this.options.run.createContainer({
             ...options,
-            HostConfig: { ...options.HostConfig, NetworkMode: `container:${pause.id}`, IpcMode: `container:${pause.id}` },
+            HostConfig: { ...options.HostConfig, Mounts: mounts, NetworkMode: `container:${pause.id}`, IpcMode: `container:${pause.id}` },
         });
         state.container = container;
         await container.start();
