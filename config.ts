@@ -12,7 +12,7 @@ import { LocalDindArgs, LocalDindClientArgs, validateLocalDindArgs } from "./com
 import { LOCAL_REGISTRY_ARG_KEYS, LocalRegistryArgs, localRegistryServerNames, validateLocalRegistryArgs } from "./components/localRegistry";
 import { REGISTRY_PORT, checkBroughtCertificateNames } from "./components/registrySettings";
 import { SELF_HOSTED_REGISTRY_ARG_KEYS, SelfHostedRegistryArgs, selfHostedRegistryNames, validateSelfHostedRegistryArgs } from "./components/selfHostedRegistry";
-import { InvalidArgumentError, booleanValue, knownKeys, nonEmptyString, oneOf, redacted } from "./components/validation";
+import { InvalidArgumentError, UNSAFE_KEYS, booleanValue, knownKeys, nonEmptyString, oneOf, redacted } from "./components/validation";
 
 export type Target = "kubernetes" | "docker";
 const TARGETS: readonly Target[] = ["kubernetes", "docker"];
@@ -152,8 +152,6 @@ const SECRET_ADVICE: Partial<Record<KubernetesKey | DockerKey, string>> = {
     extraDockerdArgs: "dockerd's flags are part of the pod spec or container command; pass secrets to dockerd through a file instead",
 };
 
-/** Keys that would reach an object's prototype when the value is copied. */
-const UNSAFE_KEYS = ["__proto__", "constructor", "prototype"];
 
 function keyName(name: string): string {
     return `${NAMESPACE}:${name}`;

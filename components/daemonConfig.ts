@@ -6,7 +6,7 @@
  */
 import { DaemonSettings, Transport, dockerdArgs } from "./daemon";
 import { flagsOf } from "./dockerdFlags";
-import { ArgumentFields, InvalidArgumentError, booleanValue, isOutput, optional } from "./validation";
+import { ArgumentFields, InvalidArgumentError, UNSAFE_KEYS, booleanValue, isOutput, optional } from "./validation";
 
 /** A value daemon.json can hold: JSON, nothing else. */
 export type DaemonConfigValue = string | number | boolean | null | DaemonConfigValue[] | { [key: string]: DaemonConfigValue };
@@ -123,7 +123,6 @@ function keysSetByFlags(transport: Transport, daemon: DaemonSettings, prefix: st
     return setBy;
 }
 
-const UNSAFE_KEYS = ["__proto__", "constructor", "prototype"];
 const JSON_VALUE = "a JSON value (a string, finite number, true, false, null, list or object)";
 
 /** A JSON value as JSON.stringify would write it faithfully: nothing it drops, turns into null or cannot write. */

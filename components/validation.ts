@@ -162,7 +162,7 @@ export function argumentKeys<T extends object>(fields: ArgumentFields<T>): (keyo
 }
 
 /** Keys that would reach an object's prototype when copied. */
-const UNSAFE_KEYS = ["__proto__", "constructor", "prototype"];
+export const UNSAFE_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];
 
 export function stringMap(value: unknown, argument: string): Record<string, string> {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
