@@ -5,12 +5,14 @@
  * node_modules linked, not copied), a local `file://` backend, a passphrase secrets
  * provider and its own PULUMI_HOME. Nothing is downloaded: automatic plugin
  * acquisition and the update check are off, and the providers are the ambient ones
- * test/engine/setup/install-pulumi.sh put on PATH.
+ * test/engine/setup/install-pulumi.sh put on PATH. The directory names the test process that
+ * owns it, so a later run can clear what a killed one left (./leftovers.ts).
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { OWNER_FILE, ownerLine, PROJECT_DIR_PREFIX } from "./leftovers";
 
 export const ROOT = path.join(__dirname, "..", "..", "..");
 
@@ -74,6 +76,7 @@ export class PulumiProject {
         const state = path.join(root, "state");
         fs.mkdirSync(home);
         fs.mkdirSync(state);
+        fs.writeFileSync(path.join(root, OWNER_FILE), ownerLine());
         this.env = {
             ...process.env,
             PULUMI_HOME: home,
@@ -87,7 +90,7 @@ export class PulumiProject {
 
     /** A copy of this repository's project (the program and its library) in a fresh directory. */
     static copyOfThisProject(label: string): PulumiProject {
-        const root = fs.mkdtempSync(path.join(os.tmpdir(), `pulumi-dind-engine-${label}-`));
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), `${PROJECT_DIR_PREFIX}${label}-`));
         const dir = path.join(root, "project");
         fs.mkdirSync(dir);
         for (const file of PROJECT_FILES) {
@@ -99,7 +102,7 @@ export class PulumiProject {
 
     /** An empty project directory for a program of the test's own (a consumer of the package). */
     static empty(label: string): PulumiProject {
-        const root = fs.mkdtempSync(path.join(os.tmpdir(), `pulumi-dind-engine-${label}-`));
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), `${PROJECT_DIR_PREFIX}${label}-`));
         const dir = path.join(root, "project");
         fs.mkdirSync(dir);
         return new PulumiProject(root, dir);
