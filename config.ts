@@ -101,6 +101,8 @@ const KEYS: { [T in Target]: Record<T extends "kubernetes" ? KubernetesKey : Doc
         nodeSelector: "json",
         tolerations: "json",
         networkPolicy: "json",
+        isolation: "string",
+        sysbox: "json",
     },
     docker: {
         ...DAEMON_KEYS,

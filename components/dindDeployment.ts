@@ -20,6 +20,7 @@ import {
     transportName,
 } from "./daemon";
 import { DAEMON_CONFIG_FIELDS, DaemonConfigArgs, DaemonConfigSettings, validateDaemonConfigArgs } from "./daemonConfig";
+import { flagsOf } from "./dockerdFlags";
 import {
     DindPodObjects,
     TLS_SECRET_ITEMS,
@@ -31,7 +32,7 @@ import {
     mountedRegistryCas,
     registryCaData,
 } from "./dindPod";
-import { ClaimSource, claimFor, createPodSecurityNamespace, keptClaimName } from "./keptObjects";
+import { ClaimSource, PodSecurityLevel, claimFor, createPodSecurityNamespace, keptClaimName } from "./keptObjects";
 import { autonamePrefix, configMapKey, labelKey, labelMap, labelValue, maxNameForJob } from "./kubernetesNames";
 import { componentLabels } from "./kubernetesPod";
 import {
@@ -57,6 +58,22 @@ import {
 
 export type Workload = "Deployment" | "Job";
 export const WORKLOADS: readonly Workload[] = ["Deployment", "Job"];
+
+/** What keeps the daemon from the node: a privileged container, or Sysbox's user-namespaced one. */
+export type Isolation = "privileged" | "sysbox";
+export const ISOLATIONS: readonly Isolation[] = ["privileged", "sysbox"];
+
+/** The nodes' container runtime, which decides how a Sysbox pod asks for its user namespace. */
+export type ContainerRuntime = "containerd" | "cri-o";
+export const CONTAINER_RUNTIMES: readonly ContainerRuntime[] = ["containerd", "cri-o"];
+
+/** Where Sysbox runs the pod, as its installer (sysbox-deploy-k8s) sets the nodes up. */
+export interface SysboxArgs {
+    /** The RuntimeClass whose handler is Sysbox. Default "sysbox-runc". */
+    runtimeClassName?: string;
+    /** `containerd` (>= 2.0.5, Kubernetes >= 1.30) gets `hostUsers: false`; `cri-o` gets the `io.kubernetes.cri-o.userns-mode` annotation instead. Default "containerd". */
+    containerRuntime?: ContainerRuntime;
+}
 
 /** Where /var/lib/docker lives. */
 export interface DockerStorageArgs {
@@ -135,6 +152,10 @@ export interface DindDeploymentArgs extends DaemonArgs, DaemonConfigArgs {
     tolerations?: k8s.types.input.core.v1.Toleration[];
     /** Deny all ingress to the pods with a NetworkPolicy (the daemon's API is root on the node). Default true. */
     networkPolicy?: boolean;
+    /** `privileged` runs dockerd in a privileged container; `sysbox` runs it unprivileged in a user namespace under the Sysbox runtime, which the nodes must have (see the README). Default "privileged". */
+    isolation?: Isolation;
+    /** With isolation `sysbox`: its RuntimeClass and the nodes' container runtime. Default `{ runtimeClassName: "sysbox-runc", containerRuntime: "containerd" }`. */
+    sysbox?: SysboxArgs;
 }
 
 
@@ -163,6 +184,9 @@ export interface DindDeploymentSettings {
     nodeSelector?: Record<string, string>;
     tolerations?: k8s.types.input.core.v1.Toleration[];
     networkPolicy: boolean;
+    isolation: Isolation;
+    /** Set with isolation `sysbox`. */
+    sysbox?: Required<SysboxArgs>;
 }
 
 const DEFAULTS = {
@@ -179,6 +203,8 @@ const DEFAULTS = {
     outputMountPath: "/output",
     clientTrustsRegistryCas: true,
     networkPolicy: true,
+    isolation: "privileged" as Isolation,
+    sysbox: { runtimeClassName: "sysbox-runc", containerRuntime: "containerd" as ContainerRuntime },
     dindResources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "4Gi" } },
     clientResources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "512Mi" } },
 };
@@ -207,12 +233,17 @@ const ARGUMENTS = Object.keys({
     nodeSelector: true,
     tolerations: true,
     networkPolicy: true,
+    isolation: true,
+    sysbox: true,
     registryMirrors: true,
     registries: true,
     mtu: true,
     extraDockerdArgs: true,
     ...DAEMON_CONFIG_FIELDS,
 } satisfies Record<keyof DindDeploymentArgs, true>) as (keyof DindDeploymentArgs)[];
+
+/** The lowest Pod Security level a pod passes, by isolation: Sysbox's dockerd runs as root, but in a user namespace and unprivileged. */
+export const POD_SECURITY_LEVEL: Record<Isolation, PodSecurityLevel> = { privileged: "privileged", sysbox: "baseline" };
 
 /** What the provider names after the component, `<name>-<suffix>-<8 characters>`. */
 const AUTONAMED = ["daemon", "job", "deny-ingress", "server-tls", "client-tls", "registry-cas", "daemon-json"] as const;
@@ -299,6 +330,34 @@ function registryWiring(value: unknown, argument: string): RegistryWiring {
         throw new InvalidArgumentError(argument, "a registry on a Docker network", "a registry in the cluster, such as a SelfHostedRegistry (a LocalRegistry is reached on one Docker host's network)");
     }
     return value as RegistryWiring;
+}
+
+/** Flags and daemon.json keys that remap users again inside Sysbox's user namespace, which its inner dockerd must not. */
+const USERNS_REMAP = "userns-remap";
+
+function validateIsolation(args: DindDeploymentArgs, daemon: DaemonSettings, daemonConfig: DaemonConfigSettings, prefix: string): Pick<DindDeploymentSettings, "isolation" | "sysbox"> {
+    const isolation = oneOf(args.isolation ?? DEFAULTS.isolation, ISOLATIONS, `${prefix}isolation`);
+    refuseUnless(args.sysbox, isolation === "sysbox", `${prefix}sysbox`, "unless isolation is sysbox");
+    if (isolation !== "sysbox") {
+        return { isolation };
+    }
+    const sysbox = knownKeys(args.sysbox ?? {}, ["runtimeClassName", "containerRuntime"], `${prefix}sysbox`);
+    daemon.extraDockerdArgs.forEach((arg, index) => {
+        if (flagsOf(arg, `${prefix}extraDockerdArgs[${index}]`).some((flag) => flag.name === USERNS_REMAP)) {
+            throw new InvalidArgumentError(`${prefix}extraDockerdArgs[${index}]`, arg, `no --${USERNS_REMAP} with isolation sysbox (the daemon already runs in Sysbox's user namespace)`);
+        }
+    });
+    const remap = daemonConfig.file === undefined ? undefined : JSON.parse(daemonConfig.file)[USERNS_REMAP];
+    if (remap !== undefined) {
+        throw new InvalidArgumentError(`${prefix}daemonConfig.${USERNS_REMAP}`, remap, "nothing with isolation sysbox (the daemon already runs in Sysbox's user namespace)");
+    }
+    return {
+        isolation,
+        sysbox: {
+            runtimeClassName: lowerCaseDnsName(sysbox.runtimeClassName ?? DEFAULTS.sysbox.runtimeClassName, `${prefix}sysbox.runtimeClassName`),
+            containerRuntime: oneOf(sysbox.containerRuntime ?? DEFAULTS.sysbox.containerRuntime, CONTAINER_RUNTIMES, `${prefix}sysbox.containerRuntime`),
+        },
+    };
 }
 
 /** Refuses an argument given where it has no effect; `applies` says when it has one. */
@@ -414,6 +473,7 @@ export function validateDindDeploymentArgs(given: DindDeploymentArgs | undefined
         nodeSelector: optional(args.nodeSelector, `${prefix}nodeSelector`, labelMap),
         tolerations: optional(args.tolerations, `${prefix}tolerations`, (value, argument) => arrayOf(value, argument, toleration)),
         networkPolicy: booleanValue(args.networkPolicy ?? DEFAULTS.networkPolicy, `${prefix}networkPolicy`),
+        ...validateIsolation(args, daemon, daemonConfig, prefix),
     };
 }
 
@@ -456,7 +516,7 @@ function claimSources(name: string, settings: DindDeploymentSettings): { dockerD
 
 /**
  * A private Docker daemon next to a docker CLI container in one Kubernetes pod:
- * dockerd privileged (dind needs it, nothing else gets it), its image store on a
+ * dockerd privileged (dind needs it, nothing else gets it) or under Sysbox, its image store on a
  * volume, the registries it must trust in certs.d, and the client wired to it
  * over a unix socket, mutual TLS or loopback TCP.
  */
@@ -481,9 +541,12 @@ export class DindDeployment extends pulumi.ComponentResource {
         super("dind:index:DindDeployment", name, {}, opts);
         const child = { parent: this };
 
-        // dind must be privileged, so its namespace must admit privileged pods; keeping it separate confines that.
+        // The namespace admits no more than the pod needs, and keeping it separate confines that.
         const holdsUserData = claims.dockerData?.kind === "kept" || claims.output?.kind === "kept";
-        const namespace = settings.namespace !== undefined ? pulumi.output(settings.namespace) : createPodSecurityNamespace(`${name}-namespace`, name, "privileged", holdsUserData, child);
+        const namespace =
+            settings.namespace !== undefined
+                ? pulumi.output(settings.namespace)
+                : createPodSecurityNamespace(`${name}-namespace`, name, POD_SECURITY_LEVEL[settings.isolation], holdsUserData, child);
         const placement = { namespace, labels: componentLabels("dind", name) };
         const objects: DindPodObjects = {
             dataClaimName: claims.dockerData && claimFor(`${name}-docker-data`, claims.dockerData, placement, child),

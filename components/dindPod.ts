@@ -54,6 +54,9 @@ export const TLS_SECRET_ITEMS = [
 /** Marks a Job's pod template with its `runId`. */
 export const RUN_ID_ANNOTATION = "pulumi-dind/run-id";
 
+/** How CRI-O gives a pod its own user namespace, where containerd reads `hostUsers: false`; the size Sysbox asks for. */
+export const CRIO_USERNS_ANNOTATION = { "io.kubernetes.cri-o.userns-mode": "auto:size=65536" };
+
 /** The objects the pod mounts, made by the component or given by the user. */
 export interface DindPodObjects {
     /** The claim holding /var/lib/docker; an emptyDir without one. */
@@ -172,8 +175,8 @@ export function dindContainers(settings: DindDeploymentSettings): { dockerd: Pod
         image: settings.dindImage,
         args: kubernetesLiteral(dockerdArgs(settings.transport, settings.daemon)),
         env: toEnv({ DOCKER_HOST: endpoints.localDockerHost, ...settings.daemonConfig.environment }),
-        // dind needs it; nothing else in the pod gets it.
-        securityContext: { privileged: true },
+        // dind needs it; nothing else in the pod gets it. Under Sysbox root is root of a user namespace only.
+        securityContext: settings.isolation === "privileged" ? { privileged: true } : undefined,
         ports: settings.transport === "tls" ? [{ name: "docker-tls", containerPort: TLS_PORT, protocol: "TCP" }] : undefined,
         startupProbe: {
             exec: { command: daemonReadyCommand() },
@@ -214,13 +217,25 @@ export function dindPodSpec(settings: DindDeploymentSettings, objects: DindPodOb
         nodeSelector: settings.nodeSelector,
         tolerations: settings.tolerations,
         volumes,
+        ...sysboxPodFields(settings),
     });
 }
 
-/** The pod template; a new run id changes it, which a Job cannot update: the provider replaces the Job, and it runs again. */
+/** The RuntimeClass, and a user namespace for every container, as containerd takes it; CRI-O's comes by annotation. */
+function sysboxPodFields({ sysbox }: DindDeploymentSettings): Pick<k8s.types.input.core.v1.PodSpec, "runtimeClassName" | "hostUsers"> {
+    if (sysbox === undefined) {
+        return {};
+    }
+    return { runtimeClassName: sysbox.runtimeClassName, ...(sysbox.containerRuntime === "containerd" ? { hostUsers: false } : {}) };
+}
+
+/** The pod template; a new run id changes it, which a Job cannot update: the provider replaces the Job, and it runs again. CRI-O reads a Sysbox pod's user namespace from it. */
 export function dindPodTemplate(settings: DindDeploymentSettings, labels: Record<string, string>, objects: DindPodObjects): k8s.types.input.core.v1.PodTemplateSpec {
-    const annotations = settings.runId !== undefined ? { [RUN_ID_ANNOTATION]: settings.runId } : undefined;
-    return { metadata: { labels, annotations }, spec: dindPodSpec(settings, objects) };
+    const annotations = {
+        ...(settings.runId !== undefined ? { [RUN_ID_ANNOTATION]: settings.runId } : {}),
+        ...(settings.sysbox?.containerRuntime === "cri-o" ? CRIO_USERNS_ANNOTATION : {}),
+    };
+    return { metadata: { labels, annotations: Object.keys(annotations).length > 0 ? annotations : undefined }, spec: dindPodSpec(settings, objects) };
 }
 
 /** A Job that runs the pod once, bounded in time for Kubernetes and for `pulumi up` alike. */

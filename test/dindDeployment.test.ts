@@ -427,8 +427,48 @@ describe("DindDeployment", () => {
         });
     });
 
+    describe("isolation under Sysbox", () => {
+        it("runs no container privileged, in a user namespace, under the Sysbox RuntimeClass", async () => {
+            const { spec, dockerd, client, captured } = await deploy({ isolation: "sysbox" });
+            assert.equal(spec.runtimeClassName, "sysbox-runc");
+            assert.equal(spec.hostUsers, false);
+            for (const container of [dockerd, client]) assert.notEqual(container.securityContext?.privileged, true, container.name);
+            assert.equal(dockerd.securityContext, undefined, "root of the user namespace: Sysbox gives it the capabilities dind needs");
+            assert.equal(client.securityContext.allowPrivilegeEscalation, false, "the client stays as hardened as ever");
+            assert.ok(validateManifests(captured) >= 3);
+        });
+
+        it("labels the namespace it makes baseline instead of privileged", async () => {
+            const level = async (args: DindDeploymentArgs) => (await deploy(args)).captured.only(NAMESPACE).inputs.metadata.labels;
+            const sysbox = await level({ isolation: "sysbox" });
+            for (const mode of ["enforce", "warn", "audit"]) assert.equal(sysbox[`pod-security.kubernetes.io/${mode}`], "baseline", mode);
+            assert.equal((await level({}))["pod-security.kubernetes.io/enforce"], "privileged");
+        });
+
+        it("asks CRI-O for the user namespace by annotation, and takes the user's RuntimeClass", async () => {
+            const { spec, workload } = await deploy({ isolation: "sysbox", sysbox: { runtimeClassName: "sysbox", containerRuntime: "cri-o" } });
+            assert.equal(spec.runtimeClassName, "sysbox");
+            assert.equal(spec.hostUsers, undefined, "CRI-O takes the annotation instead");
+            assert.deepEqual(workload.inputs.spec.template.metadata.annotations, { "io.kubernetes.cri-o.userns-mode": "auto:size=65536" });
+        });
+
+        it("changes nothing for privileged, the default", async () => {
+            const { spec, workload } = await deploy({ isolation: "privileged" });
+            assert.equal(spec.runtimeClassName, undefined);
+            assert.equal(spec.hostUsers, undefined);
+            assert.equal(workload.inputs.spec.template.metadata.annotations, undefined);
+        });
+    });
+
     describe("bad input", () => {
         const cases: [string, DindDeploymentArgs, RegExp][] = [
+            ["unknown isolation", { isolation: "rootless" as any }, /^args\.isolation: expected one of "privileged", "sysbox", got "rootless"$/],
+            ["Sysbox settings without Sysbox", { sysbox: { runtimeClassName: "sysbox-runc" } }, /^args\.sysbox: expected nothing unless isolation is sysbox/],
+            ["misspelt Sysbox key", { isolation: "sysbox", sysbox: { runtimeClass: "sysbox-runc" } as any }, /^args\.sysbox\.runtimeClass: expected no such key: the keys are runtimeClassName, containerRuntime/],
+            ["unknown container runtime", { isolation: "sysbox", sysbox: { containerRuntime: "docker" as any } }, /^args\.sysbox\.containerRuntime: expected one of "containerd", "cri-o", got "docker"$/],
+            ["RuntimeClass that is no name", { isolation: "sysbox", sysbox: { runtimeClassName: "Sysbox_Runc" } }, /^args\.sysbox\.runtimeClassName: expected a lower-case DNS name/],
+            ["user remapping flag under Sysbox", { isolation: "sysbox", extraDockerdArgs: ["--log-level=warn", "--userns-remap=default"] }, /^args\.extraDockerdArgs\[1\]: expected no --userns-remap with isolation sysbox/],
+            ["user remapping in daemon.json under Sysbox", { isolation: "sysbox", daemonConfig: { "userns-remap": "default" } }, /^args\.daemonConfig\.userns-remap: expected nothing with isolation sysbox/],
             ["daemon.json key a flag sets", { registryMirrors: ["https://m"], daemonConfig: { "registry-mirrors": ["https://n"] } }, /^args\.daemonConfig\.registry-mirrors: expected a key that no flag sets: args\.registryMirrors sets --registry-mirror/],
             ["daemon.json listener", { daemonConfig: { hosts: ["tcp://0.0.0.0:2375"] } }, /^args\.daemonConfig\.hosts: expected a key that no flag sets: args\.transport sets --host/],
             ["daemon.json key an extra flag sets", { extraDockerdArgs: ["--log-level=warn"], daemonConfig: { "log-level": "debug" } }, /^args\.daemonConfig\.log-level: .*args\.extraDockerdArgs\[0\] sets --log-level/],

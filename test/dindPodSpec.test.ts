@@ -37,6 +37,11 @@ const EXAMPLES: { golden: string; about: string; build: () => void }[] = [
             }),
     },
     {
+        golden: "dind-sysbox",
+        about: 'DindDeployment with isolation "sysbox": no privileged container, a user namespace, the Sysbox RuntimeClass (README, Without privileged: Sysbox).',
+        build: () => new DindDeployment("dind", { isolation: "sysbox" }),
+    },
+    {
         golden: "dind-tls",
         about: 'DindDeployment with transport "tls": mutual TLS on 2376 from Secrets the component makes.',
         build: () => new DindDeployment("dind", { transport: "tls" }),

@@ -86,6 +86,9 @@ function realDefaults(): Record<string, unknown[]> {
         nodeSelector: [kubernetes.nodeSelector],
         tolerations: [kubernetes.tolerations],
         networkPolicy: [kubernetes.networkPolicy],
+        isolation: [kubernetes.isolation],
+        // Its defaults apply with isolation sysbox, the only one that reads it.
+        sysbox: Object.values(validateDindDeploymentArgs({ isolation: "sysbox" }, "dind:").sysbox!),
         renderYamlToDirectory: [onKubernetes.renderYamlToDirectory],
         // No default: the transport that needs it is named instead.
         socketDirectory: [docker.access.transport === "tls" ? dockerWithSocket.access.transport : undefined],

@@ -9,7 +9,8 @@ import { capture } from "../harness";
 import { DindDeployment } from "../../components/dindDeployment";
 import type { Transport } from "../../components/daemon";
 import { E2eRun, containerLogs } from "./support/e2eRun";
-import { runPod } from "./support/podRunner";
+import { planPod, runPod } from "./support/podRunner";
+import { UnsupportedFieldError } from "./support/specSchema";
 import { TestRegistry, registryWithBusybox } from "./support/registryFixture";
 import { IMAGES, mirroredDind, PULL_SAVE_REMOVE_SCRIPT, assertHostHasNoBusybox, assertSavedImage, curlFrom, seconds, tlsFiles } from "./support/scenario";
 
@@ -45,6 +46,29 @@ describe("e2e: DindDeployment pod pulls through a TLS mirror (Kubernetes pull-sa
         delete job.inputs.spec.template.spec.containers[0].lifecycle;
         await assert.rejects(runPod(captured, { run, images: {} }), /no local image for docker:29-dind/);
         assert.deepEqual((await run.leftovers()).sort(), before, "nothing was created");
+    });
+
+    it("applies every field of a Sysbox pod but the two Docker has no equivalent for, and plans no privilege", async function () {
+        const captured = await capture(() => new DindDeployment("sysbox", { namespace: "e2e", isolation: "sysbox", networkPolicy: false }));
+        const spec = captured.only("kubernetes:apps/v1:Deployment").inputs.spec.template.spec;
+        const plan = () => planPod(captured, { images: IMAGES, prefix: run.id });
+        const refused: string[] = [];
+        for (;;) {
+            try {
+                plan();
+                break;
+            } catch (error) {
+                if (!(error instanceof UnsupportedFieldError) || refused.length > 2) throw error;
+                refused.push(error.path);
+                delete spec[error.path.split(".").pop()!];
+            }
+        }
+        assert.deepEqual(refused.sort(), ["Deployment::sysbox-daemon.spec.template.spec.hostUsers", "Deployment::sysbox-daemon.spec.template.spec.runtimeClassName"]);
+        for (const container of plan().containers) {
+            const host = container.create(0).HostConfig!;
+            assert.notEqual(host.Privileged, true, container.name);
+            assert.deepEqual(host.CapAdd ?? [], [], `${container.name} is granted no capability`);
+        }
     });
 
     it("stops a Job that outlives jobTimeoutSeconds (activeDeadlineSeconds), the script ending on SIGTERM", async function () {
