@@ -103,6 +103,7 @@ const KEYS: { [T in Target]: Record<T extends "kubernetes" ? KubernetesKey : Doc
         networkPolicy: "json",
         isolation: "string",
         sysbox: "json",
+        prune: "json",
     },
     docker: {
         ...DAEMON_KEYS,

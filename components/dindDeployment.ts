@@ -21,6 +21,7 @@ import {
 } from "./daemon";
 import { DAEMON_CONFIG_FIELDS, DaemonConfigArgs, DaemonConfigSettings, validateDaemonConfigArgs } from "./daemonConfig";
 import { flagsOf } from "./dockerdFlags";
+import { PruneArgs, PruneSettings, validatePruneArgs } from "./prune";
 import {
     DindPodObjects,
     TLS_SECRET_ITEMS,
@@ -156,6 +157,8 @@ export interface DindDeploymentArgs extends DaemonArgs, DaemonConfigArgs {
     isolation?: Isolation;
     /** With isolation `sysbox`: its RuntimeClass and the nodes' container runtime. Default `{ runtimeClassName: "sysbox-runc", containerRuntime: "containerd" }`. */
     sysbox?: SysboxArgs;
+    /** Keep /var/lib/docker under a share of its size with docker's prune commands, from a container beside the daemon (`{}` for the defaults). Default none. */
+    prune?: PruneArgs;
 }
 
 
@@ -187,6 +190,7 @@ export interface DindDeploymentSettings {
     isolation: Isolation;
     /** Set with isolation `sysbox`. */
     sysbox?: Required<SysboxArgs>;
+    prune?: PruneSettings;
 }
 
 const DEFAULTS = {
@@ -235,6 +239,7 @@ const ARGUMENTS = Object.keys({
     networkPolicy: true,
     isolation: true,
     sysbox: true,
+    prune: true,
     registryMirrors: true,
     registries: true,
     mtu: true,
@@ -474,6 +479,7 @@ export function validateDindDeploymentArgs(given: DindDeploymentArgs | undefined
         tolerations: optional(args.tolerations, `${prefix}tolerations`, (value, argument) => arrayOf(value, argument, toleration)),
         networkPolicy: booleanValue(args.networkPolicy ?? DEFAULTS.networkPolicy, `${prefix}networkPolicy`),
         ...validateIsolation(args, daemon, daemonConfig, prefix),
+        prune: optional(args.prune, `${prefix}prune`, validatePruneArgs),
     };
 }
 

@@ -27,6 +27,8 @@ import {
 import { DAEMON_CONFIG_FILE, DAEMON_CONFIG_FILE_NAME } from "./daemonConfig";
 import type { DindDeploymentSettings } from "./dindDeployment";
 import { deploymentStrategy } from "./keptObjects";
+import { PRUNE_RESOURCES, PruneSettings, pruneCommand } from "./prune";
+import { quantityValue } from "./validation";
 import { PodContainer, PodVolume, isolatedPodSpec, mountVolumes, restrictedSecurityContext, toEnv } from "./kubernetesPod";
 
 /** Names of the pod's volumes. */
@@ -42,7 +44,7 @@ export const VOLUME = {
 } as const;
 
 /** Names of the pod's containers. */
-export const CONTAINER = { dockerd: "dockerd", client: "client" } as const;
+export const CONTAINER = { dockerd: "dockerd", client: "client", prune: "prune" } as const;
 
 /** Where each file dockerd and the docker CLI read comes from in a `kubernetes.io/tls` Secret. */
 export const TLS_SECRET_ITEMS = [
@@ -99,23 +101,22 @@ export function daemonConfigData(settings: Pick<DindDeploymentSettings, "daemonC
 
 /** Every volume of the pod, each with its mounts in dockerd and the client. */
 export function dindPodVolumes(settings: DindDeploymentSettings, objects: DindPodObjects): PodVolume[] {
-    const { dockerd, client } = CONTAINER;
+    const { dockerd, client, prune } = CONTAINER;
+    // The pruner reaches the daemon as the client does, and reads the store it measures.
+    const clients = settings.prune ? [client, prune] : [client];
     const volumes: PodVolume[] = [
         {
             volume:
                 objects.dataClaimName !== undefined
                     ? { name: VOLUME.data, persistentVolumeClaim: { claimName: objects.dataClaimName } }
                     : { name: VOLUME.data, emptyDir: { sizeLimit: settings.dockerStorage.size } },
-            mounts: [{ container: dockerd, mountPath: DOCKER_DATA_DIR }],
+            mounts: [{ container: dockerd, mountPath: DOCKER_DATA_DIR }, ...(settings.prune ? [{ container: prune, mountPath: DOCKER_DATA_DIR, readOnly: true }] : [])],
         },
     ];
     if (settings.transport === "unix") {
         volumes.push({
             volume: { name: VOLUME.socket, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
-            mounts: [
-                { container: dockerd, mountPath: SOCKET_DIR },
-                { container: client, mountPath: SOCKET_DIR },
-            ],
+            mounts: [{ container: dockerd, mountPath: SOCKET_DIR }, ...clients.map((container) => ({ container, mountPath: SOCKET_DIR }))],
         });
     }
     const tls = objects.tlsSecrets;
@@ -124,7 +125,7 @@ export function dindPodVolumes(settings: DindDeploymentSettings, objects: DindPo
         const secret = (secretName: pulumi.Input<string>) => ({ secretName, items: tls.items, defaultMode: 0o400 });
         volumes.push(
             { volume: { name: VOLUME.serverTls, secret: secret(tls.server) }, mounts: [{ container: dockerd, mountPath: SERVER_CERT_DIR, readOnly: true }] },
-            { volume: { name: VOLUME.clientTls, secret: secret(tls.client) }, mounts: [{ container: client, mountPath: CLIENT_CERT_DIR, readOnly: true }] },
+            { volume: { name: VOLUME.clientTls, secret: secret(tls.client) }, mounts: clients.map((container) => ({ container, mountPath: CLIENT_CERT_DIR, readOnly: true })) },
         );
     }
     if (objects.registryCaConfigMapName !== undefined) {
@@ -167,8 +168,8 @@ function registryCaVolumes(settings: DindDeploymentSettings, configMapName: pulu
     ];
 }
 
-/** dockerd and the client, before their volumes are mounted. */
-export function dindContainers(settings: DindDeploymentSettings): { dockerd: PodContainer; client: PodContainer } {
+/** dockerd, the client and the pruner (with `prune`), before their volumes are mounted. */
+export function dindContainers(settings: DindDeploymentSettings): { dockerd: PodContainer; client: PodContainer; prune?: PodContainer } {
     const endpoints = daemonEndpoints(settings.transport);
     const dockerd: PodContainer = {
         name: CONTAINER.dockerd,
@@ -202,17 +203,34 @@ export function dindContainers(settings: DindDeploymentSettings): { dockerd: Pod
         securityContext: restrictedSecurityContext(),
         resources: settings.clientResources,
     };
-    return { dockerd, client };
+    return { dockerd, client, prune: settings.prune && pruneContainer(settings, settings.prune) };
+}
+
+/** The pruner: the CLI image running the prune loop, root only to read every directory of the store it measures, on a read-only mount. */
+function pruneContainer(settings: DindDeploymentSettings, prune: PruneSettings): PodContainer {
+    // An emptyDir's bound is its sizeLimit; a claim is a filesystem of its own, which df measures.
+    const limitBytes = settings.dockerStorage.persistent ? undefined : quantityValue(settings.dockerStorage.size);
+    const { command, env } = pruneCommand(prune, limitBytes);
+    return {
+        name: CONTAINER.prune,
+        image: settings.cliImage,
+        command: kubernetesLiteral(command),
+        env: toEnv({ ...clientEnvironment(settings.transport, daemonEndpoints(settings.transport).clientDockerHost), ...env }),
+        securityContext: { ...restrictedSecurityContext(), capabilities: { drop: ["ALL"], add: ["DAC_OVERRIDE"] } },
+        resources: PRUNE_RESOURCES,
+        ...(settings.nativeSidecar ? { restartPolicy: "Always" } : {}),
+    };
 }
 
 /** The pod: dockerd as a native sidecar of the client (or beside it), each with its mounts. */
 export function dindPodSpec(settings: DindDeploymentSettings, objects: DindPodObjects): k8s.types.input.core.v1.PodSpec {
-    const { dockerd, client } = dindContainers(settings);
-    const { containers, volumes } = mountVolumes([dockerd, client], dindPodVolumes(settings, objects));
-    const [mountedDockerd, mountedClient] = containers;
+    const { dockerd, client, prune } = dindContainers(settings);
+    const { containers, volumes } = mountVolumes(prune ? [dockerd, client, prune] : [dockerd, client], dindPodVolumes(settings, objects));
+    const [mountedDockerd, mountedClient, ...mountedPrune] = containers;
+    // Native sidecars start in order, each once the one before is ready, and never keep a Job from completing.
     return isolatedPodSpec({
-        initContainers: settings.nativeSidecar ? [mountedDockerd] : undefined,
-        containers: settings.nativeSidecar ? [mountedClient] : [mountedDockerd, mountedClient],
+        initContainers: settings.nativeSidecar ? [mountedDockerd, ...mountedPrune] : undefined,
+        containers: settings.nativeSidecar ? [mountedClient] : [mountedDockerd, mountedClient, ...mountedPrune],
         restartPolicy: settings.workload === "Job" ? "Never" : "Always",
         nodeSelector: settings.nodeSelector,
         tolerations: settings.tolerations,

@@ -460,8 +460,60 @@ describe("DindDeployment", () => {
         });
     });
 
+    describe("a disk that never fills (prune)", () => {
+        it("runs the pruner as a native sidecar after dockerd, with the client's way to the daemon and the store read-only", async () => {
+            const { spec, env, mounts, container, captured } = await deploy({ prune: { thresholdPercent: 70, intervalSeconds: 30 }, dockerStorage: { size: "10Gi" } });
+            assert.deepEqual(spec.initContainers.map((c: any) => c.name), ["dockerd", "prune"]);
+            const prune = container("prune");
+            assert.equal(prune.restartPolicy, "Always");
+            assert.equal(prune.image, container("client").image);
+            assert.deepEqual(
+                env("prune"),
+                { DOCKER_HOST: env("client").DOCKER_HOST, PRUNE_THRESHOLD_PERCENT: "70", PRUNE_INTERVAL_SECONDS: "30", PRUNE_LIMIT_BYTES: String(10 * 1024 ** 3) },
+            );
+            assert.equal(mounts("prune")["/var/lib/docker"], mounts("dockerd")["/var/lib/docker"]);
+            assert.equal(prune.volumeMounts.find((m: any) => m.mountPath === "/var/lib/docker").readOnly, true);
+            assert.equal(mounts("prune")["/var/run/dind"], mounts("client")["/var/run/dind"]);
+            assert.equal(prune.securityContext.privileged, undefined);
+            assert.deepEqual(prune.securityContext.capabilities, { drop: ["ALL"], add: ["DAC_OVERRIDE"] }, "reads every directory of the store, nothing more");
+            assert.equal(prune.securityContext.allowPrivilegeEscalation, false);
+            assert.ok(validateManifests(captured) >= 3);
+        });
+
+        it("prunes with docker's own commands, oldest first, and never touches volumes", async () => {
+            const script = asKubernetesRuns((await deploy({ prune: {} })).container("prune").command).join(" ");
+            for (const command of ["docker container prune", "docker image prune --all", "docker builder prune --all"]) assert.ok(script.includes(command), command);
+            assert.doesNotMatch(script, /volume prune|system prune|--volumes/);
+            assert.match(script, /for age in 720h 168h 72h 24h 6h 1h 0s/);
+            assert.match(script, /du -sxk "\$data"/);
+        });
+
+        it("takes the defaults from {}, measures a claim with df, and stays out of the pod without prune", async () => {
+            const defaults = (await deploy({ prune: {} })).env("prune");
+            assert.deepEqual([defaults.PRUNE_THRESHOLD_PERCENT, defaults.PRUNE_INTERVAL_SECONDS, defaults.PRUNE_LIMIT_BYTES], ["80", "60", String(20 * 1024 ** 3)]);
+            assert.equal((await deploy({ prune: {}, dockerStorage: { persistent: true } })).env("prune").PRUNE_LIMIT_BYTES, undefined, "a claim's filesystem is its own: df reports its size");
+            const { spec } = await deploy();
+            assert.ok(![...spec.initContainers, ...spec.containers].some((c: any) => c.name === "prune"));
+        });
+
+        it("gives the pruner the client's TLS pair, never the server's, and runs it as a plain container without native sidecars", async () => {
+            const tls = await deploy({ prune: {}, transport: "tls" });
+            assert.equal(tls.mounts("prune")["/certs/client"], tls.mounts("client")["/certs/client"]);
+            assert.equal(tls.mounts("prune")["/certs/server"], undefined);
+            assert.equal(tls.env("prune").DOCKER_TLS_VERIFY, "1");
+            const plain = await deploy({ prune: {}, nativeSidecar: false });
+            assert.deepEqual(plain.spec.containers.map((c: any) => c.name), ["dockerd", "client", "prune"]);
+            assert.equal(plain.container("prune").restartPolicy, undefined);
+        });
+    });
+
     describe("bad input", () => {
         const cases: [string, DindDeploymentArgs, RegExp][] = [
+            ["prune that is no object", { prune: true as any }, /^args\.prune: expected an object with thresholdPercent, intervalSeconds, got true$/],
+            ["prune threshold of 100%", { prune: { thresholdPercent: 100 } }, /^args\.prune\.thresholdPercent: expected an integer from 1 to 99, got 100$/],
+            ["prune threshold as a string", { prune: { thresholdPercent: "80" as any } }, /^args\.prune\.thresholdPercent: expected an integer from 1 to 99, got "80"$/],
+            ["prune interval under 10 s", { prune: { intervalSeconds: 1 } }, /^args\.prune\.intervalSeconds: expected an integer from 10 to 86400, got 1$/],
+            ["misspelt prune key", { prune: { threshold: 80 } as any }, /^args\.prune\.threshold: expected no such key: the keys are thresholdPercent, intervalSeconds/],
             ["unknown isolation", { isolation: "rootless" as any }, /^args\.isolation: expected one of "privileged", "sysbox", got "rootless"$/],
             ["Sysbox settings without Sysbox", { sysbox: { runtimeClassName: "sysbox-runc" } }, /^args\.sysbox: expected nothing unless isolation is sysbox/],
             ["misspelt Sysbox key", { isolation: "sysbox", sysbox: { runtimeClass: "sysbox-runc" } as any }, /^args\.sysbox\.runtimeClass: expected no such key: the keys are runtimeClassName, containerRuntime/],

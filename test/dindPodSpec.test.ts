@@ -42,6 +42,11 @@ const EXAMPLES: { golden: string; about: string; build: () => void }[] = [
         build: () => new DindDeployment("dind", { isolation: "sysbox" }),
     },
     {
+        golden: "dind-prune",
+        about: "DindDeployment with prune: a native sidecar keeping /var/lib/docker under 80% of its 50Gi (README, A disk that never fills).",
+        build: () => new DindDeployment("dind", { dockerStorage: { size: "50Gi" }, prune: { thresholdPercent: 80 } }),
+    },
+    {
         golden: "dind-tls",
         about: 'DindDeployment with transport "tls": mutual TLS on 2376 from Secrets the component makes.',
         build: () => new DindDeployment("dind", { transport: "tls" }),
