@@ -29,12 +29,14 @@ import {
     denyIngressPolicyArgs,
     dindDeploymentArgs,
     dindJobArgs,
+    dindStatefulSetArgs,
+    headlessServiceArgs,
     dindPodTemplate,
     mountedRegistryCas,
     registryCaData,
 } from "./dindPod";
 import { ClaimSource, PodSecurityLevel, claimFor, createPodSecurityNamespace, keptClaimName } from "./keptObjects";
-import { autonamePrefix, configMapKey, labelKey, labelMap, labelValue, maxNameForJob } from "./kubernetesNames";
+import { autonamePrefix, configMapKey, labelKey, labelMap, labelValue, maxNameForJob, serviceName } from "./kubernetesNames";
 import { componentLabels } from "./kubernetesPod";
 import {
     ContainerResources,
@@ -57,8 +59,8 @@ import {
     registryHost,
 } from "./validation";
 
-export type Workload = "Deployment" | "Job";
-export const WORKLOADS: readonly Workload[] = ["Deployment", "Job"];
+export type Workload = "Deployment" | "Job" | "StatefulSet";
+export const WORKLOADS: readonly Workload[] = ["Deployment", "Job", "StatefulSet"];
 
 /** What keeps the daemon from the node: a privileged container, or Sysbox's user-namespaced one. */
 export type Isolation = "privileged" | "sysbox";
@@ -111,9 +113,9 @@ export interface OutputVolumeArgs {
 export interface DindDeploymentArgs extends DaemonArgs, DaemonConfigArgs {
     /** An existing namespace to deploy into. Default: a namespace named after the component, labelled for privileged pods. */
     namespace?: string;
-    /** `Deployment` for a long-running daemon, `Job` for one-shot work that ends with the script. Default "Deployment". */
+    /** `Deployment` for a long-running daemon, `StatefulSet` for daemons that each keep a warm image cache on a claim of their own, `Job` for one-shot work that ends with the script. Default "Deployment". */
     workload?: Workload;
-    /** Pods of a Deployment, each with its own daemon (a Deployment only: a Job runs one pod). Default 1. */
+    /** Pods of a Deployment or StatefulSet, each with its own daemon (a Job runs one pod). Default 1. */
     replicas?: number;
     /** How the client reaches the daemon: `unix` socket, mutual `tls` on 2376, or plaintext `tcp` on 127.0.0.1:2375. Default "unix". */
     transport?: Transport;
@@ -133,7 +135,7 @@ export interface DindDeploymentArgs extends DaemonArgs, DaemonConfigArgs {
     jobTimeoutSeconds?: number;
     /** Any new value runs a Job again that succeeded (a failed one runs again on the next `up` by itself). Default none. */
     runId?: string;
-    /** Storage of /var/lib/docker. Default an emptyDir limited to 20Gi. */
+    /** Storage of /var/lib/docker. Default an emptyDir limited to 20Gi; with a StatefulSet, a claim of `size` per replica, `docker-data-<name>-<ordinal>`, that scaling down and `destroy` keep. */
     dockerStorage?: DockerStorageArgs;
     /** A volume for what the script writes, kept after the pod ends. Default none. */
     output?: OutputVolumeArgs;
@@ -250,6 +252,9 @@ const ARGUMENTS = Object.keys({
 /** The lowest Pod Security level a pod passes, by isolation: Sysbox's dockerd runs as root, but in a user namespace and unprivileged. */
 export const POD_SECURITY_LEVEL: Record<Isolation, PodSecurityLevel> = { privileged: "privileged", sysbox: "baseline" };
 
+/** The StatefulSet's name is the component's, so that its claims keep their names from one `up` to the next; its pods' revision label adds 11 characters. */
+const MAX_STATEFUL_SET_NAME = 52;
+
 /** What the provider names after the component, `<name>-<suffix>-<8 characters>`. */
 const AUTONAMED = ["daemon", "job", "deny-ingress", "server-tls", "client-tls", "registry-cas", "daemon-json"] as const;
 const JOB_SUFFIX = "job";
@@ -257,8 +262,20 @@ const JOB_SUFFIX = "job";
 /** The client's own mounts, which `output.mountPath` must stay clear of. */
 const CLIENT_MOUNT_PATHS = [SOCKET_DIR, CLIENT_CERT_DIR, TRUSTED_CA_DIR];
 
-function validateDockerStorage(value: DockerStorageArgs, argument: string): DindDeploymentSettings["dockerStorage"] {
+function validateDockerStorage(value: DockerStorageArgs, argument: string, workload: Workload): DindDeploymentSettings["dockerStorage"] {
     const storage = knownKeys(value, ["persistent", "existingClaimName", "size", "storageClass"], argument);
+    if (workload === "StatefulSet") {
+        // Each replica's claim comes from the StatefulSet's template: persistent by construction, one per pod.
+        refuseUnless(storage.existingClaimName, false, `${argument}.existingClaimName`, "with a StatefulSet (each replica gets a claim of its own from its template)");
+        if (storage.persistent === false) {
+            throw new InvalidArgumentError(`${argument}.persistent`, false, "true or unset with a StatefulSet (its replicas keep their caches on claims)");
+        }
+        return {
+            persistent: true,
+            size: quantity(storage.size ?? DEFAULTS.dockerStorageSize, `${argument}.size`),
+            storageClass: optional(storage.storageClass, `${argument}.storageClass`, lowerCaseDnsName),
+        };
+    }
     refuseBesideExistingClaim(storage, "existingClaimName", argument);
     const existingClaimName = optional(storage.existingClaimName, `${argument}.existingClaimName`, lowerCaseDnsName);
     const persistent = booleanValue(storage.persistent ?? existingClaimName !== undefined, `${argument}.persistent`);
@@ -389,18 +406,18 @@ export function validateDindDeploymentArgs(given: DindDeploymentArgs | undefined
             "true for a Job (Kubernetes >= 1.29); use workload Deployment on older clusters",
         );
     }
-    refuseUnless(args.replicas, workload === "Deployment", `${prefix}replicas`, "unless the workload is a Deployment (a Job runs one pod)");
+    refuseUnless(args.replicas, workload !== "Job", `${prefix}replicas`, "unless the workload is a Deployment or StatefulSet (a Job runs one pod)");
     refuseUnless(args.jobTimeoutSeconds, workload === "Job", `${prefix}jobTimeoutSeconds`, "unless the workload is a Job (a Deployment's daemon does not run to an end)");
     const replicas = integerInRange(args.replicas ?? DEFAULTS.replicas, 0, 1000, `${prefix}replicas`);
     const namespace = optional(args.namespace, `${prefix}namespace`, kubernetesName);
-    const dockerStorage = validateDockerStorage(args.dockerStorage ?? {}, `${prefix}dockerStorage`);
-    const sharesClaim = workload !== "Deployment" || replicas > 1;
+    const dockerStorage = validateDockerStorage(args.dockerStorage ?? {}, `${prefix}dockerStorage`, workload);
+    const sharesClaim = workload === "Job" || (workload === "Deployment" && replicas > 1);
     if (dockerStorage.persistent && sharesClaim) {
         // Two daemons must never share one /var/lib/docker.
-        throw new InvalidArgumentError(`${prefix}dockerStorage.persistent`, true, "false unless the workload is a Deployment with at most 1 replica");
+        throw new InvalidArgumentError(`${prefix}dockerStorage.persistent`, true, "false unless the workload is a Deployment with at most 1 replica (a StatefulSet gives each replica a claim of its own)");
     }
     const output = args.output === undefined ? undefined : validateOutput(args.output, `${prefix}output`);
-    if (output?.existingClaimName === undefined && output !== undefined && workload === "Deployment" && replicas > 1) {
+    if (output?.existingClaimName === undefined && output !== undefined && workload !== "Job" && replicas > 1) {
         // A ReadWriteOnce claim attaches to one node: the other pods would wait for it for ever.
         throw new InvalidArgumentError(`${prefix}output`, args.output, "existingClaimName (a ReadWriteMany claim) when replicas > 1");
     }
@@ -494,6 +511,16 @@ export function validateDindDeploymentName(name: string, settings: Pick<DindDepl
     }
     labelValue(name, "name (it is the pods' app.kubernetes.io/instance label)");
     autonamePrefix(name, AUTONAMED, "name (it begins the names of the objects the provider names)");
+    if (settings.workload === "StatefulSet") {
+        serviceName(name, "name (it names the StatefulSet's headless Service)");
+        if (name.length > MAX_STATEFUL_SET_NAME) {
+            throw new InvalidArgumentError(
+                "name",
+                name,
+                `at most ${MAX_STATEFUL_SET_NAME} characters for a StatefulSet (its pods carry the label controller-revision-hash, <name>-<10 characters>, at most 63)`,
+            );
+        }
+    }
     if (settings.workload === "Job" && name.length > maxNameForJob(JOB_SUFFIX)) {
         throw new InvalidArgumentError(
             "name",
@@ -515,7 +542,8 @@ function claimSources(name: string, settings: DindDeploymentSettings): { dockerD
             : { kind: "kept", claim: { name: keptClaimName(name, suffix), size: storage.size, storageClass: storage.storageClass } };
     };
     return {
-        dockerData: source("docker-data", settings.dockerStorage.persistent ? settings.dockerStorage : undefined),
+        // A StatefulSet's replicas get theirs from its volumeClaimTemplates.
+        dockerData: source("docker-data", settings.dockerStorage.persistent && settings.workload !== "StatefulSet" ? settings.dockerStorage : undefined),
         output: source("output", settings.output),
     };
 }
@@ -539,6 +567,8 @@ export class DindDeployment extends pulumi.ComponentResource {
     public readonly clientTlsSecretName: pulumi.Output<string | undefined>;
     /** The claim that keeps the script's output, when there is one. */
     public readonly outputClaimName: pulumi.Output<string | undefined>;
+    /** A StatefulSet's headless Service: replica N is `<name>-N.<serviceName>.<namespace>.svc`. */
+    public readonly serviceName: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: DindDeploymentArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         const settings = validateDindDeploymentArgs(args);
@@ -548,7 +578,7 @@ export class DindDeployment extends pulumi.ComponentResource {
         const child = { parent: this };
 
         // The namespace admits no more than the pod needs, and keeping it separate confines that.
-        const holdsUserData = claims.dockerData?.kind === "kept" || claims.output?.kind === "kept";
+        const holdsUserData = claims.dockerData?.kind === "kept" || claims.output?.kind === "kept" || settings.workload === "StatefulSet";
         const namespace =
             settings.namespace !== undefined
                 ? pulumi.output(settings.namespace)
@@ -562,10 +592,13 @@ export class DindDeployment extends pulumi.ComponentResource {
             daemonConfigMapName: daemonConfigMap(name, namespace, settings, child),
         };
         const template = dindPodTemplate(settings, placement.labels, objects);
+        const headless = settings.workload === "StatefulSet" ? new k8s.core.v1.Service(`${name}-daemons`, headlessServiceArgs(name, placement), child) : undefined;
         const workload =
             settings.workload === "Job"
                 ? new k8s.batch.v1.Job(`${name}-${JOB_SUFFIX}`, dindJobArgs(settings, placement, template), child)
-                : new k8s.apps.v1.Deployment(`${name}-daemon`, dindDeploymentArgs(settings, placement, template, claims.dockerData !== undefined || claims.output !== undefined), child);
+                : headless !== undefined
+                  ? new k8s.apps.v1.StatefulSet(`${name}-daemons`, dindStatefulSetArgs(name, settings, placement, template, headless.metadata.name), child)
+                  : new k8s.apps.v1.Deployment(`${name}-daemon`, dindDeploymentArgs(settings, placement, template, claims.dockerData !== undefined || claims.output !== undefined), child);
         if (settings.networkPolicy) {
             new k8s.networking.v1.NetworkPolicy(`${name}-deny-ingress`, denyIngressPolicyArgs(placement), child);
         }
@@ -576,6 +609,7 @@ export class DindDeployment extends pulumi.ComponentResource {
         this.caConfigMapName = pulumi.output(objects.registryCaConfigMapName);
         this.clientTlsSecretName = pulumi.output(objects.tlsSecrets?.client);
         this.outputClaimName = pulumi.output(objects.outputClaimName);
+        this.serviceName = pulumi.output(headless?.metadata.name);
         this.registerOutputs({
             namespace: this.namespace,
             workloadName: this.workloadName,
@@ -583,6 +617,7 @@ export class DindDeployment extends pulumi.ComponentResource {
             caConfigMapName: this.caConfigMapName,
             clientTlsSecretName: this.clientTlsSecretName,
             outputClaimName: this.outputClaimName,
+            serviceName: this.serviceName,
         });
     }
 }

@@ -107,9 +107,11 @@ export function dindPodVolumes(settings: DindDeploymentSettings, objects: DindPo
     const volumes: PodVolume[] = [
         {
             volume:
-                objects.dataClaimName !== undefined
-                    ? { name: VOLUME.data, persistentVolumeClaim: { claimName: objects.dataClaimName } }
-                    : { name: VOLUME.data, emptyDir: { sizeLimit: settings.dockerStorage.size } },
+                settings.workload === "StatefulSet"
+                    ? { name: VOLUME.data, fromClaimTemplate: true }
+                    : objects.dataClaimName !== undefined
+                      ? { name: VOLUME.data, persistentVolumeClaim: { claimName: objects.dataClaimName } }
+                      : { name: VOLUME.data, emptyDir: { sizeLimit: settings.dockerStorage.size } },
             mounts: [{ container: dockerd, mountPath: DOCKER_DATA_DIR }, ...(settings.prune ? [{ container: prune, mountPath: DOCKER_DATA_DIR, readOnly: true }] : [])],
         },
     ];
@@ -293,6 +295,45 @@ export function dindDeploymentArgs(
             template,
         },
     };
+}
+
+/**
+ * A StatefulSet of `replicas` daemons, each with /var/lib/docker on a claim of its own,
+ * `docker-data-<name>-<ordinal>`, that neither scaling down nor deleting the StatefulSet removes:
+ * the next pod of that ordinal, after a restart, a rollout or `destroy` and `up`, finds its cache.
+ * The daemons do not depend on one another, so they start and stop in parallel.
+ */
+export function dindStatefulSetArgs(
+    name: string,
+    settings: DindDeploymentSettings,
+    placement: Placement,
+    template: k8s.types.input.core.v1.PodTemplateSpec,
+    serviceName: pulumi.Input<string>,
+): k8s.apps.v1.StatefulSetArgs {
+    const { size, storageClass } = settings.dockerStorage;
+    return {
+        metadata: { ...placement, name },
+        spec: {
+            replicas: settings.replicas,
+            serviceName,
+            selector: { matchLabels: placement.labels },
+            podManagementPolicy: "Parallel",
+            updateStrategy: { type: "RollingUpdate" },
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+            volumeClaimTemplates: [
+                {
+                    metadata: { name: VOLUME.data, labels: placement.labels },
+                    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } }, ...(storageClass !== undefined ? { storageClassName: storageClass } : {}) },
+                },
+            ],
+            template,
+        },
+    };
+}
+
+/** The headless Service that gives each replica of a StatefulSet its DNS name; it routes nothing. */
+export function headlessServiceArgs(name: string, placement: Placement): k8s.core.v1.ServiceArgs {
+    return { metadata: { ...placement, name }, spec: { clusterIP: "None", selector: placement.labels } };
 }
 
 /** Denies all ingress to the pods: the daemon's API is root on the node. */

@@ -24,7 +24,8 @@ export interface Mount {
 
 /** A pod volume, with every container's mount of it. */
 export interface PodVolume {
-    volume: Volume & { name: string };
+    /** The volume, or only its name when a StatefulSet's volumeClaimTemplates declare it. */
+    volume: (Volume & { name: string }) | { name: string; fromClaimTemplate: true };
     mounts: Mount[];
 }
 
@@ -69,7 +70,7 @@ export function mountVolumes(containers: PodContainer[], volumes: PodVolume[]): 
                 })),
             };
         }),
-        volumes: volumes.map(({ volume }) => volume),
+        volumes: volumes.flatMap(({ volume }) => ("fromClaimTemplate" in volume ? [] : [volume])),
     };
 }
 

@@ -15,6 +15,8 @@ const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 const SECRET = "kubernetes:core/v1:Secret";
 const PVC = "kubernetes:core/v1:PersistentVolumeClaimPatch";
 const NAMESPACE = "kubernetes:core/v1:NamespacePatch";
+const STATEFUL_SET = "kubernetes:apps/v1:StatefulSet";
+const SERVICE = "kubernetes:core/v1:Service";
 
 /** The README's example of daemon.json (DindDeployment, "daemon.json"). */
 const DAEMON_JSON_EXAMPLE = {
@@ -42,7 +44,7 @@ function asKubernetesRuns(args: string[]): string[] {
 }
 
 function podOf(captured: Captured) {
-    const workload = captured.ofType(DEPLOYMENT)[0] ?? captured.ofType(JOB)[0];
+    const workload = captured.ofType(DEPLOYMENT)[0] ?? captured.ofType(JOB)[0] ?? captured.ofType(STATEFUL_SET)[0];
     const spec = workload.inputs.spec.template.spec;
     const all = [...(spec.initContainers ?? []), ...spec.containers];
     const container = (name: string) => {
@@ -460,6 +462,60 @@ describe("DindDeployment", () => {
         });
     });
 
+    describe("warm caches per replica (StatefulSet)", () => {
+        it("gives each replica /var/lib/docker on a claim of its own from a template, kept when scaled down or deleted", async () => {
+            const { captured, workload, spec, mounts } = await deploy({ workload: "StatefulSet", replicas: 3, dockerStorage: { size: "100Gi", storageClass: "fast" } }, "builds");
+            assert.equal(workload.inputs.metadata.name, "builds", "a fixed name: the claims are named after it");
+            assert.equal(workload.inputs.spec.replicas, 3);
+            const [template] = workload.inputs.spec.volumeClaimTemplates;
+            assert.equal(template.metadata.name, mounts("dockerd")["/var/lib/docker"], "replica N mounts docker-data-builds-N");
+            assert.deepEqual(template.spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "100Gi" } }, storageClassName: "fast" });
+            assert.ok(!spec.volumes.some((v: any) => v.name === template.metadata.name), "the template, not the pod, declares the volume");
+            assert.deepEqual(workload.inputs.spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
+            assert.equal(workload.inputs.spec.podManagementPolicy, "Parallel");
+            assert.equal(captured.ofType(PVC).length, 0, "no claim of the component's own");
+            assert.equal(captured.only(NAMESPACE).options.retainOnDelete, true, "the namespace holds the replicas' claims");
+            assert.ok(validateManifests(captured) >= 4);
+        });
+
+        it("names each replica through a headless Service, an output", async () => {
+            const { captured, workload, component } = await deploy({ workload: "StatefulSet" }, "builds");
+            const service = captured.only(SERVICE);
+            assert.equal(service.inputs.metadata.name, "builds");
+            assert.equal(service.inputs.spec.clusterIP, "None");
+            assert.deepEqual(service.inputs.spec.selector, workload.inputs.spec.selector.matchLabels);
+            assert.equal(service.inputs.spec.ports, undefined, "it routes nothing: the daemons are reached in their pods");
+            assert.equal(workload.inputs.spec.serviceName, "builds");
+            assert.equal(await valueOf(component.serviceName), "builds");
+            assert.equal(await valueOf((await deploy()).component.serviceName), undefined);
+        });
+
+        it("refuses what would share or drop a replica's cache", async () => {
+            const cases: [DindDeploymentArgs, RegExp][] = [
+                [{ workload: "StatefulSet", namespace: "ci", dockerStorage: { existingClaimName: "cache" } }, /^args\.dockerStorage\.existingClaimName: expected nothing with a StatefulSet \(each replica gets a claim of its own/],
+                [{ workload: "StatefulSet", dockerStorage: { persistent: false } }, /^args\.dockerStorage\.persistent: expected true or unset with a StatefulSet/],
+                [{ workload: "StatefulSet", replicas: 2, output: {} }, /^args\.output: expected existingClaimName \(a ReadWriteMany claim\) when replicas > 1/],
+                [{ workload: "StatefulSet", runId: "1" }, /^args\.runId: expected nothing unless the workload is a Job/],
+            ];
+            for (const [args, message] of cases) {
+                const { error, registered } = await captureFailure(() => new DindDeployment("builds", args));
+                assert.match(error.message, message);
+                assert.equal(registered, 0);
+            }
+        });
+
+        it("refuses a name that cannot be the Service's, or is too long for the pods' revision label", async () => {
+            for (const [name, message] of [
+                ["1builds", /^name \(it names the StatefulSet's headless Service\): expected a Service name/],
+                ["b".repeat(53), /^name: expected at most 52 characters for a StatefulSet/],
+            ] as const) {
+                const { error, registered } = await captureFailure(() => new DindDeployment(name, { workload: "StatefulSet", namespace: "ci" }));
+                assert.match(error.message, message);
+                assert.equal(registered, 0);
+            }
+        });
+    });
+
     describe("a disk that never fills (prune)", () => {
         it("runs the pruner as a native sidecar after dockerd, with the client's way to the daemon and the store read-only", async () => {
             const { spec, env, mounts, container, captured } = await deploy({ prune: { thresholdPercent: 70, intervalSeconds: 30 }, dockerStorage: { size: "10Gi" } });
@@ -573,7 +629,7 @@ describe("DindDeployment", () => {
             ["__proto__ argument", JSON.parse('{"__proto__": {"replicas": 2}}'), /^args\.__proto__: expected no such key/],
             ["constructor argument", JSON.parse('{"constructor": {}}'), /^args\.constructor: expected no such key/],
             // arguments that would have no effect
-            ["replica count for a Job", { workload: "Job", script: "true", replicas: 1 }, /^args\.replicas: expected nothing unless the workload is a Deployment \(a Job runs one pod\), got 1$/],
+            ["replica count for a Job", { workload: "Job", script: "true", replicas: 1 }, /^args\.replicas: expected nothing unless the workload is a Deployment or StatefulSet \(a Job runs one pod\), got 1$/],
             ["Job timeout for a Deployment", { jobTimeoutSeconds: 600 }, /^args\.jobTimeoutSeconds: expected nothing unless the workload is a Job .*got 600$/],
             ["storage class for an emptyDir", { dockerStorage: { storageClass: "fast" } }, /^args\.dockerStorage\.storageClass: expected nothing unless args\.dockerStorage\.persistent is true \(an emptyDir has no StorageClass\)/],
             ["storage class beside persistent: false", { dockerStorage: { persistent: false, storageClass: "fast" } }, /^args\.dockerStorage\.storageClass: expected nothing unless/],

@@ -17,7 +17,7 @@ import {
 } from "../components/dindPod";
 import { SelfHostedRegistry } from "../components/selfHostedRegistry";
 
-const WORKLOAD_TYPES = ["kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job"];
+const WORKLOAD_TYPES = ["kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job", "kubernetes:apps/v1:StatefulSet"];
 
 /** The README's Kubernetes examples of DindDeployment, and the variants its text describes. */
 const EXAMPLES: { golden: string; about: string; build: () => void }[] = [
@@ -40,6 +40,11 @@ const EXAMPLES: { golden: string; about: string; build: () => void }[] = [
         golden: "dind-sysbox",
         about: 'DindDeployment with isolation "sysbox": no privileged container, a user namespace, the Sysbox RuntimeClass (README, Without privileged: Sysbox).',
         build: () => new DindDeployment("dind", { isolation: "sysbox" }),
+    },
+    {
+        golden: "dind-statefulset-warm-caches",
+        about: "DindDeployment with workload StatefulSet: three daemons, each with its cache on a claim of its own (README, Warm caches per replica).",
+        build: () => new DindDeployment("builds", { workload: "StatefulSet", replicas: 3, dockerStorage: { size: "100Gi" } }),
     },
     {
         golden: "dind-prune",

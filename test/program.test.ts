@@ -155,7 +155,7 @@ describe("the program", () => {
             ["a registry host with a scheme", { ...base, "dind:registries": [{ host: "https://r:5000" }] }, /^dind:registries\[0\].host: /],
             ["a CA that is not PEM", { ...base, "dind:registries": [{ host: "r", caCertPem: "MIIB" }] }, /^dind:registries\[0\].caCertPem: expected one or more PEM-encoded X.509 certificates/],
             ["an unknown transport", { ...base, "dind:transport": "ssh" }, /^dind:transport: expected one of "unix", "tls", "tcp", got "ssh"/],
-            ["an unknown workload", { ...base, "dind:workload": "DaemonSet" }, /^dind:workload: expected one of "Deployment", "Job", got "DaemonSet"/],
+            ["an unknown workload", { ...base, "dind:workload": "DaemonSet" }, /^dind:workload: expected one of "Deployment", "Job", "StatefulSet", got "DaemonSet"/],
             ["negative replicas", { ...base, "dind:replicas": -1 }, /^dind:replicas: expected an integer from 0 to 1000, got -1/],
             ["a size that is no quantity", { ...base, "dind:dockerStorage": { size: "20 gigs" } }, /^dind:dockerStorage.size: expected a Kubernetes quantity/],
             ["an MTU out of range", { ...base, "dind:mtu": 9999999 }, /^dind:mtu: expected an integer from 68 to 65535, got 9999999/],

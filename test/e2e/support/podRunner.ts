@@ -115,6 +115,26 @@ export const WORKLOAD_SCHEMAS: Record<string, Schema> = {
             template: templateSchema,
         }),
     }),
+    "kubernetes:apps/v1:StatefulSet": fields({
+        apiVersion: "scalar",
+        kind: "scalar",
+        metadata: workloadMetadataSchema,
+        spec: fields({
+            replicas: "scalar",
+            serviceName: "scalar",
+            selector: fields({ matchLabels: "stringMap" }),
+            podManagementPolicy: "scalar",
+            updateStrategy: fields({ type: "scalar" }),
+            persistentVolumeClaimRetentionPolicy: fields({ whenDeleted: "scalar", whenScaled: "scalar" }),
+            volumeClaimTemplates: items(
+                fields({
+                    metadata: fields({ name: "scalar", labels: "stringMap" }),
+                    spec: fields({ accessModes: items("scalar"), resources: fields({ requests: "stringMap" }), storageClassName: "scalar" }),
+                }),
+            ),
+            template: templateSchema,
+        }),
+    }),
     "kubernetes:batch/v1:Job": fields({
         apiVersion: "scalar",
         kind: "scalar",
@@ -133,6 +153,8 @@ const OBJECT_SCHEMAS: Record<string, Schema> = {
         spec: fields({ accessModes: items("scalar"), resources: fields({ requests: "stringMap" }), storageClassName: "scalar" }),
     }),
     "kubernetes:core/v1:Namespace": fields({ apiVersion: "scalar", kind: "scalar", metadata: metadataSchema }),
+    // Only a headless Service, which names pods in DNS and routes nothing (planPod checks clusterIP).
+    "kubernetes:core/v1:Service": fields({ apiVersion: "scalar", kind: "scalar", metadata: metadataSchema, spec: fields({ clusterIP: "scalar", selector: "stringMap" }) }),
 };
 
 /** Captured resources that are bookkeeping only: components, and providers whose outputs the pod's objects carry. */
@@ -280,6 +302,8 @@ export interface RunPodOptions {
     maxRestarts?: number;
     /** Pod name suffix; default a random one, as a ReplicaSet or Job controller would. */
     podSuffix?: string;
+    /** A StatefulSet's replica to run: its pod is `<name>-<ordinal>`, its claims `<template>-<name>-<ordinal>`. Default 0. */
+    ordinal?: number;
     /** Progress lines; default console.log with a prefix when E2E_VERBOSE is set. */
     log?: (line: string) => void;
 }
@@ -322,7 +346,7 @@ interface ContainerState {
 }
 
 export interface PodPlan {
-    kind: "Deployment" | "Job";
+    kind: "Deployment" | "Job" | "StatefulSet";
     workloadName: string;
     namespace: string;
     podName: string;
@@ -387,7 +411,7 @@ function checkAnnotations(annotations: Record<string, string> | undefined, accep
  * Checks a capture and turns it into a plan: which Docker objects, which containers, with which
  * options. Throws on anything it cannot apply faithfully.
  */
-export function planPod(capture: Captured, options: Pick<RunPodOptions, "images" | "existingClaims" | "existingSecrets" | "podSuffix"> & { prefix: string }): PodPlan {
+export function planPod(capture: Captured, options: Pick<RunPodOptions, "images" | "existingClaims" | "existingSecrets" | "podSuffix" | "ordinal"> & { prefix: string }): PodPlan {
     const notes: string[] = [];
     // A patch of a whole object (a kept claim or namespace) is applied as that object.
     const captured = { resources: capture.resources.map((r) => ({ ...r, type: r.type.replace(/Patch$/, "") })) };
@@ -402,10 +426,16 @@ export function planPod(capture: Captured, options: Pick<RunPodOptions, "images"
             throw new UnsupportedFieldError(`${resource.type}::${resource.name}`, "this resource type is not applied by runPod");
         }
         check(resource.inputs, schema, `${resource.type}::${resource.name}`);
+        if (resource.type === "kubernetes:core/v1:Service") {
+            if (resource.inputs.spec?.clusterIP !== "None") {
+                throw new UnsupportedFieldError(`${resource.type}::${resource.name}.spec.clusterIP`, "only headless Services (clusterIP None) are accepted: no Service routing is emulated");
+            }
+            notes.push(`headless Service ${resource.inputs.metadata?.name}: pod DNS names are not emulated`);
+        }
         checkAnnotations(resource.inputs.metadata?.annotations, PROVIDER_ANNOTATIONS, `${resource.type}::${resource.name}.metadata.annotations`, notes);
     }
     const workload = workloads[0];
-    const kind = workload.type === "kubernetes:batch/v1:Job" ? "Job" : "Deployment";
+    const kind = workload.type === "kubernetes:batch/v1:Job" ? "Job" : workload.type === "kubernetes:apps/v1:StatefulSet" ? "StatefulSet" : "Deployment";
     const root = `${kind}::${workload.name}`;
     check(workload.inputs, WORKLOAD_SCHEMAS[workload.type], root);
 
@@ -416,9 +446,12 @@ export function planPod(capture: Captured, options: Pick<RunPodOptions, "images"
     const spec = workload.inputs.spec;
     const template = spec.template;
     const labels: Record<string, string> = template.metadata?.labels ?? {};
-    if (kind === "Deployment") {
-        if ((spec.replicas ?? 1) !== 1) {
+    if (kind === "Deployment" || kind === "StatefulSet") {
+        if (kind === "Deployment" && (spec.replicas ?? 1) !== 1) {
             throw new UnsupportedFieldError(`${root}.spec.replicas`, `${spec.replicas}: runPod runs exactly one pod`);
+        }
+        if (kind === "StatefulSet" && (options.ordinal ?? 0) >= (spec.replicas ?? 1)) {
+            throw new Error(`${root}: no replica ${options.ordinal} among ${spec.replicas ?? 1}`);
         }
         const selector = spec.selector?.matchLabels ?? {};
         if (Object.keys(selector).length === 0) {
@@ -450,11 +483,12 @@ export function planPod(capture: Captured, options: Pick<RunPodOptions, "images"
     if (kind === "Job" && !["Never", "OnFailure"].includes(restartPolicy)) {
         throw new Error(`${podPath}.restartPolicy: ${restartPolicy} (a Job's pods must use Never or OnFailure)`);
     }
-    if (kind === "Deployment" && restartPolicy !== "Always") {
+    if (kind !== "Job" && restartPolicy !== "Always") {
         throw new Error(`${podPath}.restartPolicy: ${restartPolicy} (a Deployment's pods must use Always)`);
     }
 
-    const podName = `${workloadName}-${options.podSuffix ?? crypto.randomBytes(3).toString("hex")}`.slice(0, 63);
+    const podName =
+        kind === "StatefulSet" ? `${workloadName}-${options.ordinal ?? 0}` : `${workloadName}-${options.podSuffix ?? crypto.randomBytes(3).toString("hex")}`.slice(0, 63);
     const dockerPrefix = `${options.prefix}-${podName}`;
 
     // Volumes.
@@ -508,6 +542,15 @@ export function planPod(capture: Captured, options: Pick<RunPodOptions, "images"
             }
             volumes.push({ name: volume.name, docker, create: { files: filesOf("ConfigMap", configMap, volume.configMap, `${where}.configMap`) } });
         }
+    });
+    // A StatefulSet's controller adds a volume per claim template; the claim outlives the pod, by name.
+    (kind === "StatefulSet" ? spec.volumeClaimTemplates ?? [] : []).forEach((claimTemplate: any, index: number) => {
+        const name: string = claimTemplate.metadata.name;
+        if (volumes.some((volume) => volume.name === name)) {
+            throw new Error(`${root}.spec.volumeClaimTemplates[${index}]: ${name} is also a volume of the pod (the API rejects it)`);
+        }
+        const claimName = `${name}-${workloadName}-${options.ordinal ?? 0}`;
+        volumes.push({ name, docker: `${options.prefix}-pvc-${namespace}-${claimName}`, claim: claimName, create: {} });
     });
     const volumeByName = new Map(volumes.map((v) => [v.name, v]));
     const readOnlySource = new Set((podSpec.volumes ?? []).filter((v: any) => v.secret || v.configMap || v.persistentVolumeClaim?.readOnly).map((v: any) => v.name));
