@@ -197,7 +197,10 @@ export const RUN_SCRIPT_AS_CHILD = [
     '/bin/sh -c "$1" &',
     "child=$!",
     '[ -z "$stopping" ] || kill -TERM "$child" 2>/dev/null',
-    'while :; do wait "$child"; status=$?; kill -0 "$child" 2>/dev/null || exit "$status"; done',
+    'while :; do wait "$child"; status=$?; kill -0 "$child" 2>/dev/null || break; done',
+    // A wait cut short by the trap reports the signal, not the script; the shell still holds the script's own status.
+    'if [ -n "$stopping" ]; then wait "$child" 2>/dev/null; again=$?; [ "$again" -eq 127 ] || status=$again; fi',
+    'exit "$status"',
 ].join("\n");
 
 /**
