@@ -104,6 +104,7 @@ const KEYS: { [T in Target]: Record<T extends "kubernetes" ? KubernetesKey : Doc
         isolation: "string",
         sysbox: "json",
         prune: "json",
+        expose: "json",
     },
     docker: {
         ...DAEMON_KEYS,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { createDaemonTls } from "./certificates";
+import { DaemonTls, KeyPair, createDaemonTls } from "./certificates";
 import {
     CLIENT_CERT_DIR,
     DEFAULT_CLI_IMAGE,
@@ -11,6 +11,7 @@ import {
     RegistryWiring,
     SOCKET_DIR,
     TLS_FILES,
+    TLS_PORT,
     TRUSTED_CA_DIR,
     Transport,
     daemonEndpoints,
@@ -26,11 +27,12 @@ import {
     DindPodObjects,
     TLS_SECRET_ITEMS,
     daemonConfigData,
-    denyIngressPolicyArgs,
+    daemonServiceArgs,
+    daemonServiceDnsNames,
+    ingressPolicyArgs,
     dindDeploymentArgs,
     dindJobArgs,
     dindStatefulSetArgs,
-    headlessServiceArgs,
     dindPodTemplate,
     mountedRegistryCas,
     registryCaData,
@@ -98,6 +100,20 @@ export interface TlsSecretsArgs {
     client: string;
 }
 
+/** Pods elsewhere in the cluster that may use the daemon. */
+export interface ExposeClientArgs {
+    /** Their namespace; it also gets a copy of the client's TLS Secret, `<name>-docker-client`. */
+    namespace: string;
+    /** Only the pods with these labels in it. Default every pod of the namespace. */
+    podLabels?: Record<string, string>;
+}
+
+/** The daemon published on 2376 with mutual TLS, to the clients named and no others. */
+export interface ExposeArgs {
+    /** Who the NetworkPolicy admits; at least one. */
+    from: ExposeClientArgs[];
+}
+
 /** A volume in the client container that keeps what the script writes beyond the pod's life. */
 export interface OutputVolumeArgs {
     /** Mount an existing PersistentVolumeClaim instead of creating one. Default: create `${name}-output`, kept by `destroy` and found again by the next `up`. */
@@ -159,6 +175,8 @@ export interface DindDeploymentArgs extends DaemonArgs, DaemonConfigArgs {
     isolation?: Isolation;
     /** With isolation `sysbox`: its RuntimeClass and the nodes' container runtime. Default `{ runtimeClassName: "sysbox-runc", containerRuntime: "containerd" }`. */
     sysbox?: SysboxArgs;
+    /** Publish the daemon through a Service `<name>` on 2376, mutual TLS only (transport `tls`), to the namespaces and pods named; a StatefulSet's replicas each by their own name. Default none. */
+    expose?: ExposeArgs;
     /** Keep /var/lib/docker under a share of its size with docker's prune commands, from a container beside the daemon (`{}` for the defaults). Default none. */
     prune?: PruneArgs;
 }
@@ -193,6 +211,7 @@ export interface DindDeploymentSettings {
     /** Set with isolation `sysbox`. */
     sysbox?: Required<SysboxArgs>;
     prune?: PruneSettings;
+    expose?: ExposeArgs;
 }
 
 const DEFAULTS = {
@@ -242,6 +261,7 @@ const ARGUMENTS = Object.keys({
     isolation: true,
     sysbox: true,
     prune: true,
+    expose: true,
     registryMirrors: true,
     registries: true,
     mtu: true,
@@ -352,6 +372,29 @@ function registryWiring(value: unknown, argument: string): RegistryWiring {
         throw new InvalidArgumentError(argument, "a registry on a Docker network", "a registry in the cluster, such as a SelfHostedRegistry (a LocalRegistry is reached on one Docker host's network)");
     }
     return value as RegistryWiring;
+}
+
+/** Only a daemon that verifies its clients is published, and only behind the policy that admits the ones named. */
+function validateExpose(value: unknown, prefix: string, settings: { workload: Workload; transport: Transport; networkPolicy: unknown }): ExposeArgs {
+    const argument = `${prefix}expose`;
+    const expose = knownKeys(value as ExposeArgs, ["from"], argument);
+    if (settings.transport !== "tls") {
+        throw new InvalidArgumentError(`${prefix}transport`, settings.transport, `tls with ${argument} (never plaintext: only a daemon that verifies its clients is published)`);
+    }
+    if (settings.workload === "Job") {
+        throw new InvalidArgumentError(`${prefix}workload`, settings.workload, `Deployment or StatefulSet with ${argument} (a Job's daemon ends with its script)`);
+    }
+    if (settings.networkPolicy !== true) {
+        throw new InvalidArgumentError(`${prefix}networkPolicy`, settings.networkPolicy, `true with ${argument} (its NetworkPolicy admits only the clients in ${argument}.from)`);
+    }
+    const from = arrayOf(expose.from, `${argument}.from`, (entry, at) => {
+        const client = knownKeys(entry as ExposeClientArgs, ["namespace", "podLabels"], at);
+        return { namespace: kubernetesName(client.namespace, `${at}.namespace`), podLabels: optional(client.podLabels, `${at}.podLabels`, labelMap) };
+    });
+    if (from.length === 0) {
+        throw new InvalidArgumentError(`${argument}.from`, from, "at least one namespace (nothing else may reach the daemon)");
+    }
+    return { from };
 }
 
 /** Flags and daemon.json keys that remap users again inside Sysbox's user namespace, which its inner dockerd must not. */
@@ -497,6 +540,7 @@ export function validateDindDeploymentArgs(given: DindDeploymentArgs | undefined
         networkPolicy: booleanValue(args.networkPolicy ?? DEFAULTS.networkPolicy, `${prefix}networkPolicy`),
         ...validateIsolation(args, daemon, daemonConfig, prefix),
         prune: optional(args.prune, `${prefix}prune`, validatePruneArgs),
+        expose: optional(args.expose, `${prefix}expose`, (value) => validateExpose(value, prefix, { workload, transport, networkPolicy: args.networkPolicy ?? DEFAULTS.networkPolicy })),
     };
 }
 
@@ -505,14 +549,16 @@ export function validateDindDeploymentArgs(given: DindDeploymentArgs | undefined
  * the pods' `app.kubernetes.io/instance` label, and `<name>-<suffix>` with the
  * provider's 9 characters (a Job's name, at most 63, is also its pods' `job-name` label).
  */
-export function validateDindDeploymentName(name: string, settings: Pick<DindDeploymentSettings, "namespace" | "workload">): string {
+export function validateDindDeploymentName(name: string, settings: Pick<DindDeploymentSettings, "namespace" | "workload" | "expose">): string {
     if (settings.namespace === undefined) {
         kubernetesName(name, "name (it names the namespace created when args.namespace is not given)");
     }
     labelValue(name, "name (it is the pods' app.kubernetes.io/instance label)");
     autonamePrefix(name, AUTONAMED, "name (it begins the names of the objects the provider names)");
+    if (settings.workload === "StatefulSet" || settings.expose) {
+        serviceName(name, "name (it names the daemons' Service)");
+    }
     if (settings.workload === "StatefulSet") {
-        serviceName(name, "name (it names the StatefulSet's headless Service)");
         if (name.length > MAX_STATEFUL_SET_NAME) {
             throw new InvalidArgumentError(
                 "name",
@@ -567,8 +613,12 @@ export class DindDeployment extends pulumi.ComponentResource {
     public readonly clientTlsSecretName: pulumi.Output<string | undefined>;
     /** The claim that keeps the script's output, when there is one. */
     public readonly outputClaimName: pulumi.Output<string | undefined>;
-    /** A StatefulSet's headless Service: replica N is `<name>-N.<serviceName>.<namespace>.svc`. */
+    /** The daemons' Service, for a StatefulSet (headless: replica N is `<name>-N.<serviceName>.<namespace>.svc`) or with `expose`. */
     public readonly serviceName: pulumi.Output<string | undefined>;
+    /** With `expose`: DOCKER_HOST for clients elsewhere in the cluster, `tcp://<name>.<namespace>.svc:2376`. */
+    public readonly exposedDockerHost: pulumi.Output<string | undefined>;
+    /** With `expose` and TLS material of the component's own: the client's TLS Secret (ca.pem, cert.pem, key.pem) in each namespace of `expose.from`. */
+    public readonly exposedClientSecretName: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: DindDeploymentArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         const settings = validateDindDeploymentArgs(args);
@@ -584,24 +634,27 @@ export class DindDeployment extends pulumi.ComponentResource {
                 ? pulumi.output(settings.namespace)
                 : createPodSecurityNamespace(`${name}-namespace`, name, POD_SECURITY_LEVEL[settings.isolation], holdsUserData, child);
         const placement = { namespace, labels: componentLabels("dind", name) };
+        const serviceDnsNames = settings.expose ? daemonServiceDnsNames(name, settings.namespace ?? name, settings.workload) : [];
+        const material = settings.transport === "tls" && !settings.tlsSecrets ? createDaemonTls(`${name}-tls`, { dnsNames: ["localhost", ...serviceDnsNames], ipAddresses: ["127.0.0.1"] }, child) : undefined;
         const objects: DindPodObjects = {
             dataClaimName: claims.dockerData && claimFor(`${name}-docker-data`, claims.dockerData, placement, child),
             outputClaimName: claims.output && claimFor(`${name}-output`, claims.output, placement, child),
-            tlsSecrets: settings.transport !== "tls" ? undefined : settings.tlsSecrets ? givenTlsSecrets(settings.tlsSecrets) : createTlsSecrets(name, namespace, child),
+            tlsSecrets: settings.tlsSecrets ? givenTlsSecrets(settings.tlsSecrets) : material && createTlsSecrets(name, namespace, material, child),
             registryCaConfigMapName: registryCaConfigMap(name, namespace, settings, child),
             daemonConfigMapName: daemonConfigMap(name, namespace, settings, child),
         };
         const template = dindPodTemplate(settings, placement.labels, objects);
-        const headless = settings.workload === "StatefulSet" ? new k8s.core.v1.Service(`${name}-daemons`, headlessServiceArgs(name, placement), child) : undefined;
+        const service = settings.workload === "StatefulSet" || settings.expose ? new k8s.core.v1.Service(`${name}-daemons`, daemonServiceArgs(name, settings, placement), child) : undefined;
         const workload =
             settings.workload === "Job"
                 ? new k8s.batch.v1.Job(`${name}-${JOB_SUFFIX}`, dindJobArgs(settings, placement, template), child)
-                : headless !== undefined
-                  ? new k8s.apps.v1.StatefulSet(`${name}-daemons`, dindStatefulSetArgs(name, settings, placement, template, headless.metadata.name), child)
+                : settings.workload === "StatefulSet"
+                  ? new k8s.apps.v1.StatefulSet(`${name}-daemons`, dindStatefulSetArgs(name, settings, placement, template, service!.metadata.name), child)
                   : new k8s.apps.v1.Deployment(`${name}-daemon`, dindDeploymentArgs(settings, placement, template, claims.dockerData !== undefined || claims.output !== undefined), child);
         if (settings.networkPolicy) {
-            new k8s.networking.v1.NetworkPolicy(`${name}-deny-ingress`, denyIngressPolicyArgs(placement), child);
+            new k8s.networking.v1.NetworkPolicy(`${name}-deny-ingress`, ingressPolicyArgs(settings, placement), child);
         }
+        const exposedClientSecret = settings.expose && material ? copyClientSecret(name, settings.expose, material, child) : undefined;
 
         this.namespace = namespace;
         this.workloadName = workload.metadata.name;
@@ -609,7 +662,9 @@ export class DindDeployment extends pulumi.ComponentResource {
         this.caConfigMapName = pulumi.output(objects.registryCaConfigMapName);
         this.clientTlsSecretName = pulumi.output(objects.tlsSecrets?.client);
         this.outputClaimName = pulumi.output(objects.outputClaimName);
-        this.serviceName = pulumi.output(headless?.metadata.name);
+        this.serviceName = pulumi.output(service?.metadata.name);
+        this.exposedDockerHost = pulumi.output(settings.expose ? `tcp://${serviceDnsNames[2]}:${TLS_PORT}` : undefined);
+        this.exposedClientSecretName = pulumi.output(exposedClientSecret);
         this.registerOutputs({
             namespace: this.namespace,
             workloadName: this.workloadName,
@@ -618,24 +673,31 @@ export class DindDeployment extends pulumi.ComponentResource {
             clientTlsSecretName: this.clientTlsSecretName,
             outputClaimName: this.outputClaimName,
             serviceName: this.serviceName,
+            exposedDockerHost: this.exposedDockerHost,
+            exposedClientSecretName: this.exposedClientSecretName,
         });
     }
 }
 
-/** A CA and the daemon's and client's pairs, each pair with the CA in a Secret of its own; the client reaches dockerd over the pod's loopback. */
-function createTlsSecrets(name: string, namespace: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): DindPodObjects["tlsSecrets"] {
-    const material = createDaemonTls(`${name}-tls`, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] }, opts);
-    const secret = (suffix: string, pair: { certPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> }) =>
-        new k8s.core.v1.Secret(
-            `${name}-${suffix}`,
-            {
-                metadata: { namespace },
-                type: "Opaque",
-                stringData: { [TLS_FILES.ca]: material.caCertPem, [TLS_FILES.cert]: pair.certPem, [TLS_FILES.key]: pair.privateKeyPem },
-            },
-            opts,
-        ).metadata.name;
+/** A pair and the CA in the files docker reads (ca.pem, cert.pem, key.pem). */
+function tlsFiles(material: DaemonTls, pair: KeyPair): Record<string, pulumi.Input<string>> {
+    return { [TLS_FILES.ca]: material.caCertPem, [TLS_FILES.cert]: pair.certPem, [TLS_FILES.key]: pair.privateKeyPem };
+}
+
+/** The daemon's and client's pairs, each with the CA in a Secret of its own; the client reaches dockerd over the pod's loopback. */
+function createTlsSecrets(name: string, namespace: pulumi.Input<string>, material: DaemonTls, opts: pulumi.CustomResourceOptions): DindPodObjects["tlsSecrets"] {
+    const secret = (suffix: string, pair: KeyPair) =>
+        new k8s.core.v1.Secret(`${name}-${suffix}`, { metadata: { namespace }, type: "Opaque", stringData: tlsFiles(material, pair) }, opts).metadata.name;
     return { server: secret("server-tls", material.server), client: secret("client-tls", material.client) };
+}
+
+/** The client's pair in each namespace that may use the daemon, under one fixed name its pods can mount. */
+function copyClientSecret(name: string, expose: ExposeArgs, material: DaemonTls, opts: pulumi.CustomResourceOptions): string {
+    const secretName = `${name}-docker-client`;
+    for (const namespace of new Set(expose.from.map((client) => client.namespace))) {
+        new k8s.core.v1.Secret(`${name}-docker-client-${namespace}`, { metadata: { name: secretName, namespace }, type: "Opaque", stringData: tlsFiles(material, material.client) }, opts);
+    }
+    return secretName;
 }
 
 /** The user's Secrets, their files mapped to the names dockerd and the docker CLI read. */

@@ -25,7 +25,7 @@ import {
     registryCaRelativePath,
 } from "./daemon";
 import { DAEMON_CONFIG_FILE, DAEMON_CONFIG_FILE_NAME } from "./daemonConfig";
-import type { DindDeploymentSettings } from "./dindDeployment";
+import type { DindDeploymentSettings, Workload } from "./dindDeployment";
 import { deploymentStrategy } from "./keptObjects";
 import { PRUNE_RESOURCES, PruneSettings, pruneCommand } from "./prune";
 import { quantityValue } from "./validation";
@@ -42,6 +42,9 @@ export const VOLUME = {
     daemonConfig: "daemon-config",
     output: "output",
 } as const;
+
+/** The name of dockerd's TLS port, which the Service targets. */
+const TLS_PORT_NAME = "docker-tls";
 
 /** Names of the pod's containers. */
 export const CONTAINER = { dockerd: "dockerd", client: "client", prune: "prune" } as const;
@@ -180,7 +183,7 @@ export function dindContainers(settings: DindDeploymentSettings): { dockerd: Pod
         env: toEnv({ DOCKER_HOST: endpoints.localDockerHost, ...settings.daemonConfig.environment }),
         // dind needs it; nothing else in the pod gets it. Under Sysbox root is root of a user namespace only.
         securityContext: settings.isolation === "privileged" ? { privileged: true } : undefined,
-        ports: settings.transport === "tls" ? [{ name: "docker-tls", containerPort: TLS_PORT, protocol: "TCP" }] : undefined,
+        ports: settings.transport === "tls" ? [{ name: TLS_PORT_NAME, containerPort: TLS_PORT, protocol: "TCP" }] : undefined,
         startupProbe: {
             exec: { command: daemonReadyCommand() },
             periodSeconds: 1,
@@ -331,14 +334,50 @@ export function dindStatefulSetArgs(
     };
 }
 
-/** The headless Service that gives each replica of a StatefulSet its DNS name; it routes nothing. */
-export function headlessServiceArgs(name: string, placement: Placement): k8s.core.v1.ServiceArgs {
-    return { metadata: { ...placement, name }, spec: { clusterIP: "None", selector: placement.labels } };
+/**
+ * The daemons' Service, named after the component: headless for a StatefulSet, which gives each
+ * replica its DNS name; with `expose`, it publishes the TLS port (to the clients the policy admits).
+ */
+export function daemonServiceArgs(name: string, settings: Pick<DindDeploymentSettings, "workload" | "expose">, placement: Placement): k8s.core.v1.ServiceArgs {
+    return {
+        metadata: { ...placement, name },
+        spec: {
+            ...(settings.workload === "StatefulSet" ? { clusterIP: "None" } : {}),
+            selector: placement.labels,
+            ...(settings.expose ? { ports: [{ name: TLS_PORT_NAME, port: TLS_PORT, targetPort: TLS_PORT_NAME, protocol: "TCP" }] } : {}),
+        },
+    };
 }
 
-/** Denies all ingress to the pods: the daemon's API is root on the node. */
-export function denyIngressPolicyArgs(placement: Placement): k8s.networking.v1.NetworkPolicyArgs {
-    return { metadata: placement, spec: { podSelector: { matchLabels: placement.labels }, policyTypes: ["Ingress"] } };
+/**
+ * The names a client dials through the Service `name` in `namespace`, which the server
+ * certificate must hold: the Service's, and with a StatefulSet each replica's (one wildcard label).
+ */
+export function daemonServiceDnsNames(name: string, namespace: string, workload: Workload): string[] {
+    const service = [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.${CLUSTER_DOMAIN}`];
+    return workload === "StatefulSet" ? [...service, `*.${name}.${namespace}.svc`, `*.${name}.${namespace}.svc.${CLUSTER_DOMAIN}`] : service;
+}
+
+/** Kubernetes' default cluster domain; the shorter names work on clusters with another. */
+const CLUSTER_DOMAIN = "cluster.local";
+
+/**
+ * Denies all ingress to the pods (the daemon's API is root on the node), but with `expose` the
+ * TLS port from the namespaces and pods it names.
+ */
+export function ingressPolicyArgs(settings: Pick<DindDeploymentSettings, "expose">, placement: Placement): k8s.networking.v1.NetworkPolicyArgs {
+    const from = (settings.expose?.from ?? []).map((client) => ({
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": client.namespace } },
+        ...(client.podLabels !== undefined ? { podSelector: { matchLabels: client.podLabels } } : {}),
+    }));
+    return {
+        metadata: placement,
+        spec: {
+            podSelector: { matchLabels: placement.labels },
+            policyTypes: ["Ingress"],
+            ...(from.length > 0 ? { ingress: [{ from, ports: [{ protocol: "TCP", port: TLS_PORT }] }] } : {}),
+        },
+    };
 }
 
 /**

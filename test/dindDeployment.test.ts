@@ -506,10 +506,78 @@ describe("DindDeployment", () => {
 
         it("refuses a name that cannot be the Service's, or is too long for the pods' revision label", async () => {
             for (const [name, message] of [
-                ["1builds", /^name \(it names the StatefulSet's headless Service\): expected a Service name/],
+                ["1builds", /^name \(it names the daemons' Service\): expected a Service name/],
                 ["b".repeat(53), /^name: expected at most 52 characters for a StatefulSet/],
             ] as const) {
                 const { error, registered } = await captureFailure(() => new DindDeployment(name, { workload: "StatefulSet", namespace: "ci" }));
+                assert.match(error.message, message);
+                assert.equal(registered, 0);
+            }
+        });
+    });
+
+    describe("a daemon other pods can use (expose)", () => {
+        const EXPOSED: DindDeploymentArgs = { transport: "tls", expose: { from: [{ namespace: "ci", podLabels: { app: "builder" } }, { namespace: "release" }] } };
+        const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+
+        it("publishes dockerd's TLS port through a Service named after the component", async () => {
+            const { captured, workload, component } = await deploy(EXPOSED, "builds");
+            const service = captured.only(SERVICE);
+            assert.equal(service.inputs.metadata.name, "builds");
+            assert.equal(service.inputs.spec.clusterIP, undefined, "a ClusterIP Service for a Deployment");
+            assert.deepEqual(service.inputs.spec.ports, [{ name: "docker-tls", port: 2376, targetPort: "docker-tls", protocol: "TCP" }]);
+            assert.deepEqual(service.inputs.spec.selector, workload.inputs.spec.selector.matchLabels);
+            assert.equal(await valueOf(component.exposedDockerHost), "tcp://builds.builds.svc:2376");
+            assert.ok(validateManifests(captured) >= 6);
+        });
+
+        it("admits only the namespaces and pods named, and only on 2376", async () => {
+            const policy = (await deploy(EXPOSED, "builds")).captured.only(NETWORK_POLICY).inputs.spec;
+            assert.deepEqual(policy.ingress, [
+                {
+                    from: [
+                        { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ci" } }, podSelector: { matchLabels: { app: "builder" } } },
+                        { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "release" } } },
+                    ],
+                    ports: [{ protocol: "TCP", port: 2376 }],
+                },
+            ]);
+            assert.equal((await deploy({ transport: "tls" })).captured.only(NETWORK_POLICY).inputs.spec.ingress, undefined, "without expose, nothing is admitted");
+        });
+
+        it("names every Service name in the server certificate, and each replica's with a StatefulSet", async () => {
+            const dnsNames = async (args: DindDeploymentArgs) => (await deploy(args, "builds")).captured.get("tls:index/certRequest:CertRequest", "builds-tls-server-csr").inputs.dnsNames;
+            assert.deepEqual(await dnsNames(EXPOSED), ["localhost", "builds", "builds.builds", "builds.builds.svc", "builds.builds.svc.cluster.local"]);
+            assert.deepEqual((await dnsNames({ ...EXPOSED, namespace: "dind", workload: "StatefulSet", replicas: 2 })).slice(-2), ["*.builds.dind.svc", "*.builds.dind.svc.cluster.local"]);
+            assert.deepEqual(await dnsNames({ transport: "tls" }), ["localhost"]);
+        });
+
+        it("puts the client's pair in a Secret of one name in each namespace it admits, and never the server's key", async () => {
+            const { captured, component } = await deploy(EXPOSED, "builds");
+            const copies = captured.ofType(SECRET).filter((secret) => secret.inputs.metadata.name === "builds-docker-client");
+            assert.deepEqual(copies.map((secret) => secret.inputs.metadata.namespace).sort(), ["ci", "release"]);
+            const original = captured.get(SECRET, "builds-client-tls");
+            for (const copy of copies) {
+                assert.deepEqual(Object.keys(copy.inputs.stringData).sort(), ["ca.pem", "cert.pem", "key.pem"]);
+                assert.equal(copy.inputs.stringData["key.pem"], original.inputs.stringData["key.pem"]);
+                assert.ok(sentAsSecret(copy, "stringData"), "the key travels as a secret");
+            }
+            assert.equal(await valueOf(component.exposedClientSecretName), "builds-docker-client");
+        });
+
+        it("refuses to publish anything but mutual TLS, or to anyone unnamed", async () => {
+            const cases: [DindDeploymentArgs, RegExp][] = [
+                [{ expose: { from: [{ namespace: "ci" }] } }, /^args\.transport: expected tls with args\.expose \(never plaintext/],
+                [{ transport: "tcp", expose: { from: [{ namespace: "ci" }] } }, /^args\.transport: expected tls with args\.expose.*got "tcp"$/],
+                [{ transport: "tls", expose: { from: [] } }, /^args\.expose\.from: expected at least one namespace/],
+                [{ transport: "tls", networkPolicy: false, expose: { from: [{ namespace: "ci" }] } }, /^args\.networkPolicy: expected true with args\.expose/],
+                [{ transport: "tls", workload: "Job", script: "true", expose: { from: [{ namespace: "ci" }] } }, /^args\.workload: expected Deployment or StatefulSet with args\.expose/],
+                [{ transport: "tls", expose: { from: [{ namespace: "CI" }] } }, /^args\.expose\.from\[0\]\.namespace: expected/],
+                [{ transport: "tls", expose: { from: [{ namespace: "ci", labels: {} } as any] } }, /^args\.expose\.from\[0\]\.labels: expected no such key: the keys are namespace, podLabels/],
+                [{ transport: "tls", expose: { from: [{ namespace: "ci", podLabels: { app: "a b" } }] } }, /^args\.expose\.from\[0\]\.podLabels\.app: expected a label value/],
+            ];
+            for (const [args, message] of cases) {
+                const { error, registered } = await captureFailure(() => new DindDeployment("builds", args));
                 assert.match(error.message, message);
                 assert.equal(registered, 0);
             }

@@ -90,6 +90,7 @@ function realDefaults(): Record<string, unknown[]> {
         // Its defaults apply with isolation sysbox, the only one that reads it.
         sysbox: Object.values(validateDindDeploymentArgs({ isolation: "sysbox" }, "dind:").sysbox!),
         prune: [kubernetes.prune],
+        expose: [kubernetes.expose],
         renderYamlToDirectory: [onKubernetes.renderYamlToDirectory],
         // No default: the transport that needs it is named instead.
         socketDirectory: [docker.access.transport === "tls" ? dockerWithSocket.access.transport : undefined],

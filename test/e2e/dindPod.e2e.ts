@@ -71,6 +71,25 @@ describe("e2e: DindDeployment pod pulls through a TLS mirror (Kubernetes pull-sa
         }
     });
 
+    it("serves a pod outside it by the Service name with the exposed client pair, and refuses one without it", async function () {
+        const captured = await capture(() => new DindDeployment("builds", { namespace: "e2e", transport: "tls", expose: { from: [{ namespace: "ci" }] } }));
+        // Docker enforces no NetworkPolicy: its rule is checked by the mock tests; the pod runs without it.
+        captured.resources.splice(captured.resources.indexOf(captured.only("kubernetes:networking.k8s.io/v1:NetworkPolicy")), 1);
+        const service = "builds.e2e.svc";
+        const pod = await runPod(captured, { run, images: IMAGES, networks: [{ name: registry.network, aliases: [service] }] });
+        try {
+            const copy = captured.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === "builds-docker-client" && r.inputs.metadata.namespace === "ci")!;
+            const files = tlsFiles(copy.inputs.stringData);
+            const withPair = await curlFrom(run, registry.network, ["--cacert", "/tls/ca.pem", "--cert", "/tls/cert.pem", "--key", "/tls/key.pem", `https://${service}:2376/_ping`], files);
+            assert.equal(withPair.exitCode, 0, `the copied pair is accepted, and the server certificate names ${service}: ${withPair.output}`);
+            assert.equal(withPair.output.trim(), "OK");
+            const withoutPair = await curlFrom(run, registry.network, ["--cacert", "/tls/ca.pem", `https://${service}:2376/_ping`], files.filter((file) => file.path === "tls/ca.pem"));
+            assert.ok([35, 56].includes(withoutPair.exitCode), `a client without the pair is refused: exit ${withoutPair.exitCode} ${withoutPair.output}`);
+        } finally {
+            await pod.remove();
+        }
+    });
+
     it("stops a Job that outlives jobTimeoutSeconds (activeDeadlineSeconds), the script ending on SIGTERM", async function () {
         const captured = await capture(
             () => new DindDeployment("deadline", { namespace: "e2e", workload: "Job", script: "echo started; sleep 600", jobTimeoutSeconds: 60, networkPolicy: false }),

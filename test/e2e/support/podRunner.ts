@@ -153,8 +153,13 @@ const OBJECT_SCHEMAS: Record<string, Schema> = {
         spec: fields({ accessModes: items("scalar"), resources: fields({ requests: "stringMap" }), storageClassName: "scalar" }),
     }),
     "kubernetes:core/v1:Namespace": fields({ apiVersion: "scalar", kind: "scalar", metadata: metadataSchema }),
-    // Only a headless Service, which names pods in DNS and routes nothing (planPod checks clusterIP).
-    "kubernetes:core/v1:Service": fields({ apiVersion: "scalar", kind: "scalar", metadata: metadataSchema, spec: fields({ clusterIP: "scalar", selector: "stringMap" }) }),
+    // Not routed: a test reaches the pod by the Service's DNS name through a network alias it gives (planPod notes it).
+    "kubernetes:core/v1:Service": fields({
+        apiVersion: "scalar",
+        kind: "scalar",
+        metadata: metadataSchema,
+        spec: fields({ clusterIP: "scalar", selector: "stringMap", ports: items(fields({ name: "scalar", port: "scalar", targetPort: "scalar", protocol: "scalar" })) }),
+    }),
 };
 
 /** Captured resources that are bookkeeping only: components, and providers whose outputs the pod's objects carry. */
@@ -427,10 +432,14 @@ export function planPod(capture: Captured, options: Pick<RunPodOptions, "images"
         }
         check(resource.inputs, schema, `${resource.type}::${resource.name}`);
         if (resource.type === "kubernetes:core/v1:Service") {
-            if (resource.inputs.spec?.clusterIP !== "None") {
-                throw new UnsupportedFieldError(`${resource.type}::${resource.name}.spec.clusterIP`, "only headless Services (clusterIP None) are accepted: no Service routing is emulated");
+            const { clusterIP, ports = [] } = resource.inputs.spec ?? {};
+            if (clusterIP !== undefined && clusterIP !== "None") {
+                throw new UnsupportedFieldError(`${resource.type}::${resource.name}.spec.clusterIP`, `${clusterIP}: only a cluster-assigned or headless Service is accepted`);
             }
-            notes.push(`headless Service ${resource.inputs.metadata?.name}: pod DNS names are not emulated`);
+            if (ports.some((port: any) => port.targetPort !== port.name || port.protocol !== "TCP")) {
+                throw new UnsupportedFieldError(`${resource.type}::${resource.name}.spec.ports`, "only TCP ports that target the container port of their own name (reached as the same port)");
+            }
+            notes.push(`Service ${resource.inputs.metadata?.name}: not routed; tests reach the pod by its DNS names through network aliases`);
         }
         checkAnnotations(resource.inputs.metadata?.annotations, PROVIDER_ANNOTATIONS, `${resource.type}::${resource.name}.metadata.annotations`, notes);
     }
