@@ -17,11 +17,20 @@ import {
     registryMirrorUrl,
 } from "./validation";
 import { extraDockerdArg } from "./dockerdFlags";
-import type { Input, Output, Resource } from "@pulumi/pulumi";
+import type { Input } from "@pulumi/pulumi";
+import type { RegistryMode } from "./registrySettings";
 
 /** How the client reaches the daemon. */
-export type Transport = "unix" | "tls" | "tcp";
-export const TRANSPORTS: readonly Transport[] = ["unix", "tls", "tcp"];
+export const Transport = {
+    /** A unix socket shared with the client only: no port at all. */
+    Unix: "unix",
+    /** Mutual TLS on port 2376: the daemon and every client prove who they are. */
+    Tls: "tls",
+    /** Plaintext on 127.0.0.1:2375, reachable only inside the pod. */
+    Tcp: "tcp",
+} as const;
+export type Transport = (typeof Transport)[keyof typeof Transport];
+export const TRANSPORTS: readonly Transport[] = Object.values(Transport);
 
 /** Pinned to a maintained major (only 29.x is rebuilt; `stable-dind` is frozen at 19.03); pin a digest for byte-for-byte repeatable pods. */
 export const DEFAULT_DIND_IMAGE = "docker:29-dind";
@@ -296,17 +305,11 @@ export interface RegistryWiring {
     /** The registry as daemons write it: `host:port`. */
     readonly registryHost: string;
     /** A pull-through `mirror` or a `private` registry that accepts pushes. */
-    readonly mode: "mirror" | "private";
+    readonly mode: RegistryMode;
     /** The CA that signed the registry's certificate (public). */
-    readonly caCertPem: Output<string>;
+    readonly caCertPem: Input<string>;
     /** The Docker network the registry is reached on, for a daemon on one Docker host; none on Kubernetes. */
-    readonly networkName?: Output<string>;
-    /**
-     * What serves the registry on one Docker host. A daemon wired to it starts after it (dependsOn),
-     * so the mirror answers from the daemon's first pull; no property of the daemon depends on it,
-     * so replacing the registry (a renewed certificate, a new user) leaves the daemon running.
-     */
-    readonly servedBy?: Resource;
+    readonly networkName?: Input<string>;
 }
 
 /** The mirror URL of a registry served over TLS at `host`. */

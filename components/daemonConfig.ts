@@ -11,8 +11,12 @@ import { ArgumentFields, InvalidArgumentError, UNSAFE_KEYS, booleanValue, isOutp
 /** A value daemon.json can hold: JSON, nothing else. */
 export type DaemonConfigValue = string | number | boolean | null | DaemonConfigValue[] | { [key: string]: DaemonConfigValue };
 
-/** daemon.json's top-level object, keys as dockerd's reference writes them (`log-driver`, `default-address-pools`). */
-export type DaemonConfig = { [key: string]: DaemonConfigValue };
+/**
+ * daemon.json's top-level object, keys as dockerd's reference writes them (`log-driver`, `default-address-pools`).
+ * Its values are typed `any` so that the package's schema can carry them to every Pulumi language (a schema has
+ * no recursive unions); each one is checked to be a DaemonConfigValue before anything is registered.
+ */
+export type DaemonConfig = { [key: string]: any };
 
 /** The daemon's configuration file and image switches, taken by DindDeployment and LocalDind alike. */
 export interface DaemonConfigArgs {

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withFormerType } from "./typeTokens";
 import * as k8s from "@pulumi/kubernetes";
 import { DaemonTls, KeyPair, createDaemonTls } from "./certificates";
 import {
@@ -23,6 +24,7 @@ import {
 import { DAEMON_CONFIG_FIELDS, DaemonConfigArgs, DaemonConfigSettings, validateDaemonConfigArgs } from "./daemonConfig";
 import { flagsOf } from "./dockerdFlags";
 import { PruneArgs, PruneSettings, validatePruneArgs } from "./prune";
+import { REGISTRY_MODES } from "./registrySettings";
 import {
     DindPodObjects,
     TLS_SECRET_ITEMS,
@@ -61,16 +63,37 @@ import {
     registryHost,
 } from "./validation";
 
-export type Workload = "Deployment" | "Job" | "StatefulSet";
-export const WORKLOADS: readonly Workload[] = ["Deployment", "Job", "StatefulSet"];
+/** The Kubernetes workload that runs the daemon's pod. */
+export const Workload = {
+    /** Long-lived daemons, replaced by a rollout. */
+    Deployment: "Deployment",
+    /** One run of the client's script; `pulumi up` waits for it to complete. */
+    Job: "Job",
+    /** Daemons with a stable name and a claim of their own for /var/lib/docker each. */
+    StatefulSet: "StatefulSet",
+} as const;
+export type Workload = (typeof Workload)[keyof typeof Workload];
+export const WORKLOADS: readonly Workload[] = Object.values(Workload);
 
 /** What keeps the daemon from the node: a privileged container, or Sysbox's user-namespaced one. */
-export type Isolation = "privileged" | "sysbox";
-export const ISOLATIONS: readonly Isolation[] = ["privileged", "sysbox"];
+export const Isolation = {
+    /** A privileged dockerd container, which any node runs. */
+    Privileged: "privileged",
+    /** The Sysbox runtime in a user namespace, without privileged; the nodes need Sysbox. */
+    Sysbox: "sysbox",
+} as const;
+export type Isolation = (typeof Isolation)[keyof typeof Isolation];
+export const ISOLATIONS: readonly Isolation[] = Object.values(Isolation);
 
 /** The nodes' container runtime, which decides how a Sysbox pod asks for its user namespace. */
-export type ContainerRuntime = "containerd" | "cri-o";
-export const CONTAINER_RUNTIMES: readonly ContainerRuntime[] = ["containerd", "cri-o"];
+export const ContainerRuntime = {
+    /** containerd 2.0 or newer: the pod asks with `hostUsers: false`. */
+    Containerd: "containerd",
+    /** CRI-O: the pod asks with the `io.kubernetes.cri-o.userns-mode` annotation. */
+    CriO: "cri-o",
+} as const;
+export type ContainerRuntime = (typeof ContainerRuntime)[keyof typeof ContainerRuntime];
+export const CONTAINER_RUNTIMES: readonly ContainerRuntime[] = Object.values(ContainerRuntime);
 
 /** Where Sysbox runs the pod, as its installer (sysbox-deploy-k8s) sets the nodes up. */
 export interface SysboxArgs {
@@ -235,7 +258,7 @@ const DEFAULTS = {
 };
 
 /** Every argument, so a misspelt one is refused; the compiler keeps the list and the interface the same. */
-const ARGUMENTS = Object.keys({
+export const DIND_DEPLOYMENT_ARG_KEYS = Object.keys({
     namespace: true,
     workload: true,
     replicas: true,
@@ -364,11 +387,11 @@ function registryWiring(value: unknown, argument: string): RegistryWiring {
     }
     const wiring = value as Partial<RegistryWiring>;
     registryHost(wiring.registryHost, `${argument}.registryHost`);
-    oneOf(wiring.mode, ["mirror", "private"], `${argument}.mode`);
+    oneOf(wiring.mode, REGISTRY_MODES, `${argument}.mode`);
     if (wiring.caCertPem === undefined) {
         throw new InvalidArgumentError(`${argument}.caCertPem`, undefined, "the CA that signed the registry's certificate");
     }
-    if (wiring.networkName !== undefined || wiring.servedBy !== undefined) {
+    if (wiring.networkName !== undefined) {
         throw new InvalidArgumentError(argument, "a registry on a Docker network", "a registry in the cluster, such as a SelfHostedRegistry (a LocalRegistry is reached on one Docker host's network)");
     }
     return value as RegistryWiring;
@@ -434,7 +457,7 @@ function refuseUnless(given: unknown, effective: boolean, argument: string, appl
 
 /** Checks every argument and applies the defaults; `prefix` names where they came from. */
 export function validateDindDeploymentArgs(given: DindDeploymentArgs | undefined, prefix = "args."): DindDeploymentSettings {
-    const args = knownArgs(given, ARGUMENTS, prefix);
+    const args = knownArgs(given, DIND_DEPLOYMENT_ARG_KEYS, prefix);
     const workload = oneOf(args.workload ?? DEFAULTS.workload, WORKLOADS, `${prefix}workload`);
     const nativeSidecar = booleanValue(args.nativeSidecar ?? DEFAULTS.nativeSidecar, `${prefix}nativeSidecar`);
     const script = optional(args.script, `${prefix}script`, nonEmptyString);
@@ -624,7 +647,7 @@ export class DindDeployment extends pulumi.ComponentResource {
         const settings = validateDindDeploymentArgs(args);
         const claims = claimSources(name, settings);
         validateDindDeploymentName(name, settings);
-        super("dind:index:DindDeployment", name, {}, opts);
+        super(componentType("DindDeployment"), name, {}, withFormerType("DindDeployment", opts));
         const child = { parent: this };
 
         // The namespace admits no more than the pod needs, and keeping it separate confines that.

@@ -2,9 +2,22 @@
  * pulumi-dind: Docker-in-Docker components for Kubernetes and for one Docker
  * host, the registries they pull through, and the pieces both share.
  */
-export { DindDeployment, DindDeploymentArgs, DockerStorageArgs, OutputVolumeArgs, Workload } from "./dindDeployment";
+export {
+    ContainerRuntime,
+    DindDeployment,
+    DindDeploymentArgs,
+    DockerStorageArgs,
+    ExposeArgs,
+    ExposeClientArgs,
+    Isolation,
+    OutputVolumeArgs,
+    SysboxArgs,
+    TlsSecretsArgs,
+    Workload,
+} from "./dindDeployment";
 export { LocalDind, LocalDindArgs } from "./localDind";
-export { SelfHostedRegistry, SelfHostedRegistryArgs } from "./selfHostedRegistry";
+export { RegistryServiceType, SelfHostedRegistry, SelfHostedRegistryArgs } from "./selfHostedRegistry";
+export { PruneArgs } from "./prune";
 export { LocalRegistry, LocalRegistryArgs } from "./localRegistry";
 export { RegistryArgs, RegistryMode, RegistryUserArgs, RegistryStorageArgs } from "./registrySettings";
 export { LocalDindClientArgs } from "./localDind";

@@ -1,6 +1,7 @@
 import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withFormerType } from "./typeTokens";
 import { DaemonTls, KeyPair, createDaemonTls } from "./certificates";
 import {
     LOOPBACK,
@@ -106,7 +107,7 @@ export interface LocalDindArgs extends DaemonArgs, DaemonConfigArgs {
     client?: LocalDindClientArgs;
 }
 
-const ARG_KEYS = argumentKeys<LocalDindArgs>({
+export const LOCAL_DIND_ARG_KEYS = argumentKeys<LocalDindArgs>({
     transport: true,
     socketDirectory: true,
     hostPort: true,
@@ -178,7 +179,7 @@ const HEALTHCHECK = { interval: "10s", timeout: "10s", retries: 3 };
  * `hostSockets` are the host's own Docker sockets, whose directories are never shared.
  */
 export function validateLocalDindArgs(given: LocalDindArgs = {}, prefix = "args.", hostSockets = hostDockerSockets()): LocalDindSettings {
-    const args = knownArgs(given, ARG_KEYS, prefix);
+    const args = knownArgs(given, LOCAL_DIND_ARG_KEYS, prefix);
     const access = validateHostAccess(args, prefix, hostSockets);
     if (args.cliImage !== undefined && args.client === undefined) {
         throw new InvalidArgumentError(`${prefix}cliImage`, args.cliImage, "nothing without a client script (it is the image of the client container, which runs only to run one)");
@@ -411,7 +412,7 @@ export class LocalDind extends pulumi.ComponentResource {
     constructor(name: string, args: LocalDindArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         const settings = validateLocalDindArgs(args);
         const alias = daemonAlias(name, settings.registry);
-        super("dind:index:LocalDind", name, {}, opts);
+        super(componentType("LocalDind"), name, {}, withFormerType("LocalDind", opts));
         const child = { parent: this };
 
         const image = new docker.RemoteImage(`${name}-image`, { name: settings.dindImage, keepLocally: settings.keepImageLocally }, child);
@@ -421,8 +422,10 @@ export class LocalDind extends pulumi.ComponentResource {
         const tls = settings.access.transport === "tls" ? createDaemonTls(`${name}-tls`, { dnsNames: ["localhost", alias], ipAddresses: [LOOPBACK] }, child) : undefined;
         const parts: LocalDindParts = { alias, imageId: image.imageId, networkNames, volumeName: volume.name, tls };
 
-        // dockerd silently skips a mirror that does not answer yet, so a wired registry is healthy first.
-        const dependsOn = settings.registry?.servedBy ? [settings.registry.servedBy] : [];
+        // dockerd silently skips a mirror that does not answer yet, so a wired registry is healthy first. Only
+        // dependsOn orders it: no property of the daemon depends on the registry's container, so replacing
+        // the registry (a renewed certificate, a new user) leaves the daemon running.
+        const dependsOn = pulumi.Resource.isInstance(args.registry) ? [args.registry] : [];
         const dind = new docker.Container(`${name}-dind`, daemonContainerArgs(settings, parts), { ...child, ...SERVICE_REPLACEMENT, dependsOn });
         let client: docker.Container | undefined;
         if (settings.client) {

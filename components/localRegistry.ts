@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withFormerType } from "./typeTokens";
 import * as random from "@pulumi/random";
 import { KeyPair } from "./certificates";
 import { RegistryWiring, mirrorUrlFor } from "./daemon";
@@ -185,8 +186,6 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
     public readonly publishedHost: pulumi.Output<string | undefined>;
     /** The CA that signed the registry's certificate (public). */
     public readonly caCertPem: pulumi.Output<string>;
-    /** The registry's container, which a LocalDind wired to it starts after. */
-    public readonly servedBy: pulumi.Resource;
     /** The network the registry is on, for a LocalDind to join. */
     public readonly networkName: pulumi.Output<string>;
     /** The registry's container. */
@@ -203,7 +202,7 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
         const published = settings.port !== undefined;
         const serverNames = localRegistryServerNames(alias, published);
         checkBroughtCertificateNames(settings, serverNames, "args.");
-        super("dind:index:LocalRegistry", name, {}, opts);
+        super(componentType("LocalRegistry"), name, {}, withFormerType("LocalRegistry", opts));
         const child = { parent: this };
 
         const image = new docker.RemoteImage(`${name}-image`, { name: settings.image, keepLocally: settings.keepImageLocally }, child);
@@ -225,9 +224,9 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
             secretValues: registrySecretValues(settings, httpSecret.result),
         };
         const container = new docker.Container(`${name}-registry`, registryContainerArgs(settings, parts), { ...child, ...SERVICE_REPLACEMENT });
-        // These resolve once the registry is healthy, for whoever dials it. A LocalDind is ordered
-        // after the container through servedBy instead: a property depending on the container
-        // would make the daemon be replaced with it.
+        // These resolve once the registry is healthy, for whoever dials it. A LocalDind wired to the
+        // registry is ordered after it through dependsOn instead: a property depending on the
+        // container would make the daemon be replaced with it.
         const ready = <T>(value: pulumi.Input<T>) => pulumi.all([value, container.name]).apply(([v]) => v as T);
 
         this.registryHost = `${alias}:${REGISTRY_PORT}`;
@@ -236,12 +235,13 @@ export class LocalRegistry extends pulumi.ComponentResource implements RegistryW
         this.mirrorUrl = ready(settings.mode === "mirror" ? mirrorUrlFor(this.registryHost) : undefined);
         this.publishedHost = ready(published ? `localhost:${settings.port}` : undefined);
         this.caCertPem = ca.certPem;
-        this.servedBy = container;
         this.networkName = pulumi.output(networkName);
         this.containerName = container.name;
         this.volumeName = volume.name;
         this.userPasswords = credentials.passwords;
         this.registerOutputs({
+            registryHost: this.registryHost,
+            mode: this.mode,
             host: this.host,
             mirrorUrl: this.mirrorUrl,
             publishedHost: this.publishedHost,

@@ -35,8 +35,14 @@ import {
 } from "./validation";
 
 /** A pull-through `mirror` of one upstream registry, or a `private` registry that accepts pushes. */
-export type RegistryMode = "mirror" | "private";
-export const REGISTRY_MODES: readonly RegistryMode[] = ["mirror", "private"];
+export const RegistryMode = {
+    /** A pull-through cache of one upstream registry; nobody can push to it. */
+    Mirror: "mirror",
+    /** A registry of your own images, with htpasswd users who push and pull. */
+    Private: "private",
+} as const;
+export type RegistryMode = (typeof RegistryMode)[keyof typeof RegistryMode];
+export const REGISTRY_MODES: readonly RegistryMode[] = Object.values(RegistryMode);
 
 /** distribution v3; pinned to a release so a new one arrives only when this package moves. */
 export const DEFAULT_REGISTRY_IMAGE = "registry:3.0.0";

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withFormerType } from "./typeTokens";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { RegistryWiring, mirrorUrlFor } from "./daemon";
@@ -28,8 +29,17 @@ import {
 } from "./registrySettings";
 import { ContainerResources, InvalidArgumentError, argumentKeys, booleanValue, containerResources, knownArgs, kubernetesName, oneOf, optional } from "./validation";
 
-export type RegistryServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
-export const REGISTRY_SERVICE_TYPES: readonly RegistryServiceType[] = ["ClusterIP", "NodePort", "LoadBalancer"];
+/** How the registry's Service is reached. */
+export const RegistryServiceType = {
+    /** From inside the cluster only. */
+    ClusterIP: "ClusterIP",
+    /** Also on a port of every node. */
+    NodePort: "NodePort",
+    /** Also through the cloud's load balancer. */
+    LoadBalancer: "LoadBalancer",
+} as const;
+export type RegistryServiceType = (typeof RegistryServiceType)[keyof typeof RegistryServiceType];
+export const REGISTRY_SERVICE_TYPES: readonly RegistryServiceType[] = Object.values(RegistryServiceType);
 
 export interface SelfHostedRegistryArgs extends RegistryArgs {
     /** An existing namespace to deploy into. Default: a namespace named after the component, enforcing Pod Security `restricted`. */
@@ -190,7 +200,7 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         const names = selfHostedRegistryNames(name, settings);
         const claim = dataClaimSource(name, settings.storage, settings.mode);
         checkBroughtCertificateNames(settings, names.serverNames, "args.");
-        super("dind:index:SelfHostedRegistry", name, {}, opts);
+        super(componentType("SelfHostedRegistry"), name, {}, withFormerType("SelfHostedRegistry", opts));
         const child = { parent: this };
 
         // A private registry's claim is retained, and so must be the namespace holding it.
@@ -236,6 +246,8 @@ export class SelfHostedRegistry extends pulumi.ComponentResource implements Regi
         this.claimName = pulumi.output(objects.dataClaimName);
         this.userPasswords = credentials.passwords;
         this.registerOutputs({
+            registryHost: this.registryHost,
+            mode: this.mode,
             host: this.host,
             mirrorUrl: this.mirrorUrl,
             caCertPem: this.caCertPem,

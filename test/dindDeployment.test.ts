@@ -62,10 +62,10 @@ describe("DindDeployment", () => {
     describe("resource graph", () => {
         it("parents every child to the component and confines dind to its own privileged namespace", async () => {
             const { captured } = await deploy();
-            const children = captured.resources.filter((r) => r.type !== "dind:index:DindDeployment");
+            const children = captured.resources.filter((r) => r.type !== "pulumi-dind:index:DindDeployment");
             assert.ok(children.length >= 3);
             for (const child of children) {
-                assert.deepEqual(urnTypeChain(child.urn).slice(0, 1), ["dind:index:DindDeployment"], child.name);
+                assert.deepEqual(urnTypeChain(child.urn).slice(0, 1), ["pulumi-dind:index:DindDeployment"], child.name);
             }
             const namespace = captured.only(NAMESPACE);
             assert.equal(namespace.inputs.metadata.name, "dind");

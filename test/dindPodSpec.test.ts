@@ -155,7 +155,7 @@ describe("DindDeployment's pod spec", () => {
         for (const example of EXAMPLES) {
             it(`renders test/golden/${example.golden}.yaml`, async () => {
                 const captured = await capture(example.build);
-                const dind = captured.resources.filter((r) => WORKLOAD_TYPES.includes(r.type) && urnTypeChain(r.urn)[0] === "dind:index:DindDeployment");
+                const dind = captured.resources.filter((r) => WORKLOAD_TYPES.includes(r.type) && urnTypeChain(r.urn)[0] === "pulumi-dind:index:DindDeployment");
                 assert.equal(dind.length, 1, "one workload per DindDeployment");
                 const { apiVersion, kind, metadata, spec } = dind[0].inputs;
                 assertGolden(example.golden, { apiVersion, kind, metadata, spec }, `${example.about}\nRendered by test/dindPodSpec.test.ts; UPDATE_GOLDEN=1 rewrites it.`);

@@ -151,6 +151,26 @@ monitor.registerResource = (request: any, callback: unknown) => {
     return registerResource(request, callback);
 };
 
+// A component declares its outputs in registerOutputs, whose undefined values never reach the engine: record the keys given.
+const outputKeysByUrn = new Map<pulumi.Output<string>, string[]>();
+const registerOutputs = pulumi.ComponentResource.prototype["registerOutputs"];
+pulumi.ComponentResource.prototype["registerOutputs"] = function (this: pulumi.ComponentResource, outputs?: pulumi.Inputs) {
+    // The SDK calls it once more, without outputs, after the constructor; that call registers nothing.
+    if (outputs !== undefined) {
+        outputKeysByUrn.set(this.urn, Object.keys(outputs));
+    }
+    return registerOutputs.call(this, outputs);
+};
+
+/** The names of the outputs a component registered, as the engine and other languages' SDKs see them. */
+export function registeredOutputKeys(component: pulumi.ComponentResource): string[] {
+    const keys = outputKeysByUrn.get(component.urn);
+    if (keys === undefined) {
+        throw new Error("the component registered no outputs");
+    }
+    return keys;
+}
+
 /** Waits until every registration the program started, including those inside applies, has finished. */
 export async function settle(): Promise<void> {
     await settings.waitForRPCs();
@@ -222,7 +242,7 @@ export function sentAsSecret(resource: RegisteredResource, path: string): boolea
     return resource.secretPaths.some((secret) => path === secret || path.startsWith(`${secret}.`));
 }
 
-/** The parent chain a URN carries, e.g. `dind:index:DindDeployment$kubernetes:core/v1:Namespace`. */
+/** The parent chain a URN carries, e.g. `pulumi-dind:index:DindDeployment$kubernetes:core/v1:Namespace`. */
 export function urnTypeChain(urn: string): string[] {
     return urn.split("::")[2]?.split("$") ?? [];
 }

@@ -6,7 +6,7 @@ import { testCertificate } from "./pems";
 import { clientCommand } from "../components/daemon";
 import { LocalDind, LocalDindArgs, clientContainerArgs, daemonContainerArgs, validateLocalDindArgs } from "../components/localDind";
 
-const COMPONENT = "dind:index:LocalDind";
+const COMPONENT = "pulumi-dind:index:LocalDind";
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
 const NETWORK = "docker:index/network:Network";

@@ -7,7 +7,7 @@ import { badUpstreamTrustCases, testCa, testServerCertificate } from "./pems";
 import { LocalRegistry, LocalRegistryArgs, validateLocalRegistryArgs } from "../components/localRegistry";
 import { LocalDind } from "../components/localDind";
 
-const COMPONENT = "dind:index:LocalRegistry";
+const COMPONENT = "pulumi-dind:index:LocalRegistry";
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
 const NETWORK = "docker:index/network:Network";

@@ -80,9 +80,9 @@ describe("the program", () => {
     describe("Pulumi.dev.yaml", () => {
         it("deploys a local daemon pulling through a local mirror whose CA it trusts", async () => {
             const { captured, outputs } = await runProgram(stackConfig("Pulumi.dev.yaml"));
-            assert.equal(captured.ofType("dind:index:LocalDind").length, 1);
-            assert.equal(captured.ofType("dind:index:LocalRegistry").length, 1);
-            assert.equal(captured.ofType("dind:index:DindDeployment").length, 0);
+            assert.equal(captured.ofType("pulumi-dind:index:LocalDind").length, 1);
+            assert.equal(captured.ofType("pulumi-dind:index:LocalRegistry").length, 1);
+            assert.equal(captured.ofType("pulumi-dind:index:DindDeployment").length, 0);
 
             const registry = containerNamed(captured, "registry");
             const dind = captured.resources.find((r) => r.type === "docker:index/container:Container" && r.inputs.privileged)!;
@@ -111,8 +111,8 @@ describe("the program", () => {
     describe("Pulumi.cluster.yaml", () => {
         it("deploys dind pods wired to an in-cluster mirror and trusting a private registry's CA", async () => {
             const { captured, outputs } = await runProgram(stackConfig("Pulumi.cluster.yaml"));
-            assert.equal(captured.ofType("dind:index:DindDeployment").length, 1);
-            assert.equal(captured.ofType("dind:index:SelfHostedRegistry").length, 1);
+            assert.equal(captured.ofType("pulumi-dind:index:DindDeployment").length, 1);
+            assert.equal(captured.ofType("pulumi-dind:index:SelfHostedRegistry").length, 1);
             const deployment = captured.ofType("kubernetes:apps/v1:Deployment").find((d) => d.inputs.spec.template.spec.initContainers)!;
             const dockerd = deployment.inputs.spec.template.spec.initContainers[0];
             const registryHost = await valueOf<string>(outputs.registryHost);

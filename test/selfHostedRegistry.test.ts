@@ -14,7 +14,7 @@ import { DindDeployment } from "../components/dindDeployment";
 import { REGISTRY_VOLUME, registryPodSpec, registryPodVolumes, registryServiceArgs } from "../components/kubernetesRegistryPod";
 import { assertGolden } from "./support/golden";
 
-const COMPONENT = "dind:index:SelfHostedRegistry";
+const COMPONENT = "pulumi-dind:index:SelfHostedRegistry";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
 const SECRET = "kubernetes:core/v1:Secret";

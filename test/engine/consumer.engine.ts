@@ -67,6 +67,6 @@ describe("real engine: the components in a consumer's program", function () {
         const version = await new Docker({ socketPath: path.join(sockets, "docker.sock") }).version();
         assert.ok(version.ApiVersion, "the consumer's daemon answers");
         const types = (await project.resources("dev")).map((r) => r.type);
-        assert.ok(types.includes("dind:index:LocalDind"));
+        assert.ok(types.includes("pulumi-dind:index:LocalDind"));
     });
 });
