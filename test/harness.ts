@@ -29,6 +29,8 @@ export interface RegisteredResource {
         replaceOnChanges: string[];
         additionalSecretOutputs: string[];
         dependsOn: string[];
+        /** The types of the aliases it is registered with: the former types its URN may hold in a stack. */
+        aliasTypes: string[];
     };
     /** The URN the engine gives it, which carries its parent's type. */
     urn: string;
@@ -44,6 +46,7 @@ export const DEFAULT_OPTIONS: RegisteredResource["options"] = {
     replaceOnChanges: [],
     additionalSecretOutputs: [],
     dependsOn: [],
+    aliasTypes: [],
 };
 
 const registered: RegisteredResource[] = [];
@@ -144,6 +147,10 @@ monitor.registerResource = (request: any, callback: unknown) => {
             replaceOnChanges: request.getReplaceonchangesList(),
             additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
             dependsOn: request.getDependenciesList(),
+            aliasTypes: [
+                ...request.getAliasesList().map((alias: any) => alias.getSpec()?.getType()),
+                ...request.getAliasurnsList().map((urn: string) => urn.split("::")[2]?.split("$").pop()),
+            ].filter((type): type is string => Boolean(type)),
         },
         urn: monitor.newUrn(request.getParent(), request.getType(), request.getName()),
         provider: request.getProvider() ?? "",
