@@ -4,6 +4,7 @@
 #   pulumi                    the CLI (module github.com/pulumi/pulumi/pkg/v3, see cli/go.mod)
 #   pulumi-language-nodejs    the Node.js language host (language-nodejs/, see its main.go)
 #   pulumi-resource-*         the providers the package uses (providers/, see providers/build-providers.sh)
+#   pulumi-dind-sdk-codegen   Pulumi's schema binder and SDK generators (sdk-codegen/, see its main.go)
 #
 # Everything is built into a cache outside the repository, keyed by the module versions and
 # a hash of our own sources, so a second run only links what is there (seconds). Nothing is
@@ -28,6 +29,13 @@ if ! command -v go >/dev/null; then
     echo "error: no go on PATH: the engine is built from Go modules and needs Go 1.21 or newer" >&2
     echo "       (it fetches the toolchain that the modules ask for through the module proxy)" >&2
     exit 1
+fi
+
+# The tier runs Python programs in a virtual environment, with the Pulumi SDK from PyPI.
+if ! python3 -c "import ensurepip, venv" 2>/dev/null; then
+    step "installing python3-venv"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    done_step
 fi
 
 # key FILE...: a short hash of the files and the Go version, naming one build.
@@ -61,13 +69,17 @@ sdk_version="$(node -p 'require(process.argv[1]).packages["node_modules/@pulumi/
 host="$(build pulumi-language-nodejs "$(key "$here"/language-nodejs/{go.mod,go.sum,main.go})" \
     "$here/language-nodejs" . "-X main.version=$sdk_version")"
 
+codegen="$(build pulumi-dind-sdk-codegen "$(key "$here"/sdk-codegen/{go.mod,go.sum,main.go})" "$here/sdk-codegen" .)"
+
 ln -sf "$cli" "$bin_dir/pulumi"
 ln -sf "$host" "$bin_dir/pulumi-language-nodejs"
+ln -sf "$codegen" "$bin_dir/pulumi-dind-sdk-codegen"
 bash "$here/providers/build-providers.sh" "$cache" "$bin_dir"
 
 echo "==> installed in $bin_dir:"
 echo "    pulumi $("$bin_dir/pulumi" version) -> $cli"
 echo "    pulumi-language-nodejs $("$bin_dir/pulumi-language-nodejs" -version) -> $host"
+echo "    pulumi-dind-sdk-codegen -> $codegen"
 for provider in "$bin_dir"/pulumi-resource-*; do
     [ -e "$provider" ] && echo "    $(basename "$provider") -> $(readlink -f "$provider")"
 done
