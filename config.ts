@@ -8,7 +8,7 @@ import { DaemonArgs, RegistryWiring, mirrorUrlFor } from "./components/daemon";
 import { DaemonConfigArgs } from "./components/daemonConfig";
 import { DindDeploymentArgs, DindDeploymentSettings, validateDindDeploymentArgs, validateDindDeploymentName } from "./components/dindDeployment";
 import { LOOPBACK, hostDockerSockets, stackVolumeName } from "./components/dockerHost";
-import { LocalDindArgs, LocalDindClientArgs, validateLocalDindArgs } from "./components/localDind";
+import { LocalDindArgs, LocalDindClient, validateLocalDindArgs } from "./components/localDind";
 import { LOCAL_REGISTRY_ARG_KEYS, LocalRegistryArgs, localRegistryServerNames, validateLocalRegistryArgs } from "./components/localRegistry";
 import { REGISTRY_PORT, checkBroughtCertificateNames } from "./components/registrySettings";
 import { SELF_HOSTED_REGISTRY_ARG_KEYS, SelfHostedRegistryArgs, selfHostedRegistryNames, validateSelfHostedRegistryArgs } from "./components/selfHostedRegistry";
@@ -57,7 +57,7 @@ type KubernetesKey = Exclude<keyof DindDeploymentArgs, "registry"> | ProgramKey<
  * LocalDindArgs as `dind:*` keys: the client's arguments are top-level keys (`dind:script`), and the
  * daemon joins the network of the registry deployed from dind:selfHostedRegistry, or a network of its own.
  */
-type DockerKey = Exclude<keyof LocalDindArgs, "registry" | "client" | "networkName"> | keyof LocalDindClientArgs | ProgramKey<DockerProgram>;
+type DockerKey = Exclude<keyof LocalDindArgs, "registry" | "client" | "networkName"> | keyof LocalDindClient | ProgramKey<DockerProgram>;
 
 const DAEMON_KEYS = {
     registryMirrors: "json",
@@ -299,7 +299,7 @@ function dockerProgram(values: Record<string, unknown>, names: ProgramNames, isS
     }
     const dind = {
         ...daemonValues,
-        client: script === undefined ? undefined : ({ script, outputDirectory, outputVolume } as LocalDindClientArgs),
+        client: script === undefined ? undefined : ({ script, outputDirectory, outputVolume } as LocalDindClient),
     } as LocalDindArgs;
     // Host paths must keep clear of the socket of the engine deployed to, as well as the local one.
     const hostSockets = hostDockerSockets([typeof dockerHost === "string" ? dockerHost : undefined, process.env.DOCKER_HOST]);

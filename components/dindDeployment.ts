@@ -23,7 +23,7 @@ import {
 } from "./daemon";
 import { DAEMON_CONFIG_FIELDS, DaemonConfigArgs, DaemonConfigSettings, validateDaemonConfigArgs } from "./daemonConfig";
 import { flagsOf } from "./dockerdFlags";
-import { PruneArgs, PruneSettings, validatePruneArgs } from "./prune";
+import { Prune, PruneSettings, validatePruneArgs } from "./prune";
 import { REGISTRY_MODES } from "./registrySettings";
 import {
     DindPodObjects,
@@ -96,7 +96,7 @@ export type ContainerRuntime = (typeof ContainerRuntime)[keyof typeof ContainerR
 export const CONTAINER_RUNTIMES: readonly ContainerRuntime[] = Object.values(ContainerRuntime);
 
 /** Where Sysbox runs the pod, as its installer (sysbox-deploy-k8s) sets the nodes up. */
-export interface SysboxArgs {
+export interface Sysbox {
     /** The RuntimeClass whose handler is Sysbox. Default "sysbox-runc". */
     runtimeClassName?: string;
     /** `containerd` (>= 2.0.5, Kubernetes >= 1.30) gets `hostUsers: false`; `cri-o` gets the `io.kubernetes.cri-o.userns-mode` annotation instead. Default "containerd". */
@@ -104,7 +104,7 @@ export interface SysboxArgs {
 }
 
 /** Where /var/lib/docker lives. */
-export interface DockerStorageArgs {
+export interface DockerStorage {
     /** Keep the image cache on a claim named `${name}-docker-data`, kept by `destroy` and found again by the next `up`, instead of an emptyDir. Default false. */
     persistent?: boolean;
     /** Mount this existing claim (implies `persistent`), e.g. a cache kept under another component's name. Default none. */
@@ -116,7 +116,7 @@ export interface DockerStorageArgs {
 }
 
 /** The daemon's and the client's TLS material for the tls transport, as Secrets that exist already. */
-export interface TlsSecretsArgs {
+export interface TlsSecrets {
     /** The Secret with dockerd's certificate, its key, and the CA that signed the client's. */
     server: string;
     /** The Secret with the client's certificate, its key, and the CA that signed the server's. */
@@ -124,7 +124,7 @@ export interface TlsSecretsArgs {
 }
 
 /** Pods elsewhere in the cluster that may use the daemon. */
-export interface ExposeClientArgs {
+export interface ExposeClient {
     /** Their namespace; it also gets a copy of the client's TLS Secret, `<name>-docker-client`. */
     namespace: string;
     /** Only the pods with these labels in it. Default every pod of the namespace. */
@@ -132,13 +132,13 @@ export interface ExposeClientArgs {
 }
 
 /** The daemon published on 2376 with mutual TLS, to the clients named and no others. */
-export interface ExposeArgs {
+export interface Expose {
     /** Who the NetworkPolicy admits; at least one. */
-    from: ExposeClientArgs[];
+    from: ExposeClient[];
 }
 
 /** A volume in the client container that keeps what the script writes beyond the pod's life. */
-export interface OutputVolumeArgs {
+export interface OutputVolume {
     /** Mount an existing PersistentVolumeClaim instead of creating one. Default: create `${name}-output`, kept by `destroy` and found again by the next `up`. */
     existingClaimName?: string;
     /** Size of the claim created. Default "10Gi". */
@@ -159,7 +159,7 @@ export interface DindDeploymentArgs extends DaemonArgs, DaemonConfigArgs {
     /** How the client reaches the daemon: `unix` socket, mutual `tls` on 2376, or plaintext `tcp` on 127.0.0.1:2375. Default "unix". */
     transport?: Transport;
     /** For `tls`: existing `kubernetes.io/tls` Secrets (tls.crt, tls.key, ca.crt, as cert-manager writes them) in `namespace`, so no key enters Pulumi state; the server's must name localhost and 127.0.0.1. Default: a CA and both pairs made with @pulumi/tls. */
-    tlsSecrets?: TlsSecretsArgs;
+    tlsSecrets?: TlsSecrets;
     /** The dockerd image. Default "docker:29-dind". */
     dindImage?: string;
     /** The docker CLI image of the client container. Default "docker:29-cli". */
@@ -175,9 +175,9 @@ export interface DindDeploymentArgs extends DaemonArgs, DaemonConfigArgs {
     /** Any new value runs a Job again that succeeded (a failed one runs again on the next `up` by itself). Default none. */
     runId?: string;
     /** Storage of /var/lib/docker. Default an emptyDir limited to 20Gi; with a StatefulSet, a claim of `size` per replica, `docker-data-<name>-<ordinal>`, that scaling down and `destroy` keep. */
-    dockerStorage?: DockerStorageArgs;
+    dockerStorage?: DockerStorage;
     /** A volume for what the script writes, kept after the pod ends. Default none. */
-    output?: OutputVolumeArgs;
+    output?: OutputVolume;
     /** A registry deployed by this package: its CA is trusted and, in mirror mode, it is the first mirror. Default none. */
     registry?: RegistryWiring;
     /** An existing ConfigMap holding the CA of each of `registries` that is not insecure (none may carry `caCertPem`), under the key `<host>.crt` (':' as '_'). Default none. */
@@ -197,11 +197,11 @@ export interface DindDeploymentArgs extends DaemonArgs, DaemonConfigArgs {
     /** `privileged` runs dockerd in a privileged container; `sysbox` runs it unprivileged in a user namespace under the Sysbox runtime, which the nodes must have (see the README). Default "privileged". */
     isolation?: Isolation;
     /** With isolation `sysbox`: its RuntimeClass and the nodes' container runtime. Default `{ runtimeClassName: "sysbox-runc", containerRuntime: "containerd" }`. */
-    sysbox?: SysboxArgs;
+    sysbox?: Sysbox;
     /** Publish the daemon through a Service `<name>` on 2376, mutual TLS only (transport `tls`), to the namespaces and pods named; a StatefulSet's replicas each by their own name. Default none. */
-    expose?: ExposeArgs;
+    expose?: Expose;
     /** Keep /var/lib/docker under a share of its size with docker's prune commands, from a container beside the daemon (`{}` for the defaults). Default none. */
-    prune?: PruneArgs;
+    prune?: Prune;
 }
 
 
@@ -211,7 +211,7 @@ export interface DindDeploymentSettings {
     workload: Workload;
     replicas: number;
     transport: Transport;
-    tlsSecrets?: TlsSecretsArgs;
+    tlsSecrets?: TlsSecrets;
     dindImage: string;
     cliImage: string;
     script?: string;
@@ -232,9 +232,9 @@ export interface DindDeploymentSettings {
     networkPolicy: boolean;
     isolation: Isolation;
     /** Set with isolation `sysbox`. */
-    sysbox?: Required<SysboxArgs>;
+    sysbox?: Required<Sysbox>;
     prune?: PruneSettings;
-    expose?: ExposeArgs;
+    expose?: Expose;
 }
 
 const DEFAULTS = {
@@ -305,7 +305,7 @@ const JOB_SUFFIX = "job";
 /** The client's own mounts, which `output.mountPath` must stay clear of. */
 const CLIENT_MOUNT_PATHS = [SOCKET_DIR, CLIENT_CERT_DIR, TRUSTED_CA_DIR];
 
-function validateDockerStorage(value: DockerStorageArgs, argument: string, workload: Workload): DindDeploymentSettings["dockerStorage"] {
+function validateDockerStorage(value: DockerStorage, argument: string, workload: Workload): DindDeploymentSettings["dockerStorage"] {
     const storage = knownKeys(value, ["persistent", "existingClaimName", "size", "storageClass"], argument);
     if (workload === "StatefulSet") {
         // Each replica's claim comes from the StatefulSet's template: persistent by construction, one per pod.
@@ -336,7 +336,7 @@ function validateDockerStorage(value: DockerStorageArgs, argument: string, workl
     };
 }
 
-function validateOutput(value: OutputVolumeArgs, argument: string): DindDeploymentSettings["output"] {
+function validateOutput(value: OutputVolume, argument: string): DindDeploymentSettings["output"] {
     const output = knownKeys(value, ["existingClaimName", "size", "storageClass", "mountPath"], argument);
     refuseBesideExistingClaim(output, "existingClaimName", argument);
     const mountPath = absolutePath(output.mountPath ?? DEFAULTS.outputMountPath, `${argument}.mountPath`);
@@ -398,9 +398,9 @@ function registryWiring(value: unknown, argument: string): RegistryWiring {
 }
 
 /** Only a daemon that verifies its clients is published, and only behind the policy that admits the ones named. */
-function validateExpose(value: unknown, prefix: string, settings: { workload: Workload; transport: Transport; networkPolicy: unknown }): ExposeArgs {
+function validateExpose(value: unknown, prefix: string, settings: { workload: Workload; transport: Transport; networkPolicy: unknown }): Expose {
     const argument = `${prefix}expose`;
-    const expose = knownKeys(value as ExposeArgs, ["from"], argument);
+    const expose = knownKeys(value as Expose, ["from"], argument);
     if (settings.transport !== "tls") {
         throw new InvalidArgumentError(`${prefix}transport`, settings.transport, `tls with ${argument} (never plaintext: only a daemon that verifies its clients is published)`);
     }
@@ -411,7 +411,7 @@ function validateExpose(value: unknown, prefix: string, settings: { workload: Wo
         throw new InvalidArgumentError(`${prefix}networkPolicy`, settings.networkPolicy, `true with ${argument} (its NetworkPolicy admits only the clients in ${argument}.from)`);
     }
     const from = arrayOf(expose.from, `${argument}.from`, (entry, at) => {
-        const client = knownKeys(entry as ExposeClientArgs, ["namespace", "podLabels"], at);
+        const client = knownKeys(entry as ExposeClient, ["namespace", "podLabels"], at);
         return { namespace: kubernetesName(client.namespace, `${at}.namespace`), podLabels: optional(client.podLabels, `${at}.podLabels`, labelMap) };
     });
     if (from.length === 0) {
@@ -494,7 +494,7 @@ export function validateDindDeploymentArgs(given: DindDeploymentArgs | undefined
     }
     const transport = transportName(args.transport ?? DEFAULTS.transport, `${prefix}transport`);
     const tlsSecrets = optional(args.tlsSecrets, `${prefix}tlsSecrets`, (value, argument) => {
-        const secrets = knownKeys(value as TlsSecretsArgs, ["server", "client"], argument);
+        const secrets = knownKeys(value as TlsSecrets, ["server", "client"], argument);
         return { server: lowerCaseDnsName(secrets.server, `${argument}.server`), client: lowerCaseDnsName(secrets.client, `${argument}.client`) };
     });
     if (tlsSecrets !== undefined && transport !== "tls") {
@@ -715,7 +715,7 @@ function createTlsSecrets(name: string, namespace: pulumi.Input<string>, materia
 }
 
 /** The client's pair in each namespace that may use the daemon, under one fixed name its pods can mount. */
-function copyClientSecret(name: string, expose: ExposeArgs, material: DaemonTls, opts: pulumi.CustomResourceOptions): string {
+function copyClientSecret(name: string, expose: Expose, material: DaemonTls, opts: pulumi.CustomResourceOptions): string {
     const secretName = `${name}-docker-client`;
     for (const namespace of new Set(expose.from.map((client) => client.namespace))) {
         new k8s.core.v1.Secret(`${name}-docker-client-${namespace}`, { metadata: { name: secretName, namespace }, type: "Opaque", stringData: tlsFiles(material, material.client) }, opts);
@@ -724,7 +724,7 @@ function copyClientSecret(name: string, expose: ExposeArgs, material: DaemonTls,
 }
 
 /** The user's Secrets, their files mapped to the names dockerd and the docker CLI read. */
-function givenTlsSecrets(secrets: TlsSecretsArgs): DindPodObjects["tlsSecrets"] {
+function givenTlsSecrets(secrets: TlsSecrets): DindPodObjects["tlsSecrets"] {
     return { server: secrets.server, client: secrets.client, items: TLS_SECRET_ITEMS };
 }
 

@@ -6,21 +6,25 @@ export {
     ContainerRuntime,
     DindDeployment,
     DindDeploymentArgs,
-    DockerStorageArgs,
-    ExposeArgs,
-    ExposeClientArgs,
+    DockerStorage,
+    Expose,
+    ExposeClient,
     Isolation,
-    OutputVolumeArgs,
-    SysboxArgs,
-    TlsSecretsArgs,
+    OutputVolume,
+    Sysbox,
+    TlsSecrets,
     Workload,
 } from "./dindDeployment";
 export { LocalDind, LocalDindArgs } from "./localDind";
 export { RegistryServiceType, SelfHostedRegistry, SelfHostedRegistryArgs } from "./selfHostedRegistry";
-export { PruneArgs } from "./prune";
+export { Prune } from "./prune";
 export { LocalRegistry, LocalRegistryArgs } from "./localRegistry";
-export { RegistryArgs, RegistryMode, RegistryUserArgs, RegistryStorageArgs } from "./registrySettings";
-export { LocalDindClientArgs } from "./localDind";
+export { RegistryArgs, RegistryMode, RegistryStorage, RegistryUser } from "./registrySettings";
+export { LocalDindClient } from "./localDind";
+// The names these had before they were named for the schema, whose other languages' SDKs add `Args` to each.
+export { DockerStorage as DockerStorageArgs, OutputVolume as OutputVolumeArgs } from "./dindDeployment";
+export { LocalDindClient as LocalDindClientArgs } from "./localDind";
+export { RegistryStorage as RegistryStorageArgs, RegistryUser as RegistryUserArgs } from "./registrySettings";
 export { DaemonArgs, RegistryTrust, RegistryWiring, Transport, dockerdArgs, registryCaPath } from "./daemon";
 export { DaemonConfig, DaemonConfigArgs, DaemonConfigValue } from "./daemonConfig";
 export { ContainerResources, InvalidArgumentError } from "./validation";

@@ -14,7 +14,7 @@ import {
     REGISTRY_PORT,
     REGISTRY_TLS_DIR,
     REGISTRY_UPSTREAM_CA_DIR,
-    RegistryStorage,
+    RegistryDataVolume,
     SECRET_KEYS,
     registryEnvironment,
     registrySecretEnvironment,
@@ -67,7 +67,7 @@ export function registryPodVolumes(settings: SelfHostedRegistrySettings, objects
     return volumes;
 }
 
-function dataVolume(storage: RegistryStorage, claimName: pulumi.Input<string> | undefined): PodVolume["volume"] {
+function dataVolume(storage: RegistryDataVolume, claimName: pulumi.Input<string> | undefined): PodVolume["volume"] {
     if (storage.kind === "emptyDir") {
         return { name: REGISTRY_VOLUME.data, emptyDir: { sizeLimit: storage.size } };
     }

@@ -65,7 +65,7 @@ import {
 } from "./validation";
 
 /** A docker CLI container that runs a script once against the daemon. */
-export interface LocalDindClientArgs {
+export interface LocalDindClient {
     /** Shell script run once with `set -e`, after a bounded wait for the daemon, in /output. Required. */
     script: string;
     /** An existing directory on the Docker host (absolute path, normalised; no system directory) mounted at /output, so what the script writes lands there. Default none. */
@@ -104,7 +104,7 @@ export interface LocalDindArgs extends DaemonArgs, DaemonConfigArgs {
     /** How long the daemon may take to answer: `pulumi up` waits that long for it, and so does the client. Default 120. */
     startupTimeoutSeconds?: number;
     /** A docker CLI container that runs a script once against the daemon. Default none. */
-    client?: LocalDindClientArgs;
+    client?: LocalDindClient;
 }
 
 export const LOCAL_DIND_ARG_KEYS = argumentKeys<LocalDindArgs>({
@@ -125,7 +125,7 @@ export const LOCAL_DIND_ARG_KEYS = argumentKeys<LocalDindArgs>({
     extraDockerdArgs: true,
     ...DAEMON_CONFIG_FIELDS,
 });
-const CLIENT_KEYS = argumentKeys<LocalDindClientArgs>({ script: true, outputDirectory: true, outputVolume: true });
+const CLIENT_KEYS = argumentKeys<LocalDindClient>({ script: true, outputDirectory: true, outputVolume: true });
 
 /** How the host reaches the daemon, with only what that transport uses. */
 export type HostAccess = { transport: "unix"; socketDirectory: string } | { transport: "tls"; hostPort: number };
@@ -235,7 +235,7 @@ function validateHostAccess(args: LocalDindArgs, prefix: string, hostSockets: re
 }
 
 function validateClient(value: unknown, argument: string, hostSockets: readonly string[]): LocalDindClientSettings {
-    const client = knownKeys(value as LocalDindClientArgs, CLIENT_KEYS, argument);
+    const client = knownKeys(value as LocalDindClient, CLIENT_KEYS, argument);
     if (client.outputDirectory !== undefined && client.outputVolume !== undefined) {
         throw new InvalidArgumentError(`${argument}.outputVolume`, client.outputVolume, "to be left out when outputDirectory is given (one of them is /output)");
     }

@@ -8,20 +8,20 @@ import { DOCKER_DATA_DIR } from "./daemon";
 import { argumentKeys, integerInRange, knownKeys } from "./validation";
 
 /** When and how often the store is pruned. */
-export interface PruneArgs {
+export interface Prune {
     /** Prune once the store holds more than this share of its size, until it holds less (percent, 1 to 99). Default 80. */
     thresholdPercent?: number;
     /** How often the store is measured, in seconds (10 to 86400). Default 60. */
     intervalSeconds?: number;
 }
 
-export type PruneSettings = Required<PruneArgs>;
+export type PruneSettings = Required<Prune>;
 
 const PRUNE_DEFAULTS: PruneSettings = { thresholdPercent: 80, intervalSeconds: 60 };
-const PRUNE_KEYS = argumentKeys<PruneArgs>({ thresholdPercent: true, intervalSeconds: true });
+const PRUNE_KEYS = argumentKeys<Prune>({ thresholdPercent: true, intervalSeconds: true });
 
 export function validatePruneArgs(value: unknown, argument: string): PruneSettings {
-    const prune = knownKeys(value as PruneArgs, PRUNE_KEYS, argument);
+    const prune = knownKeys(value as Prune, PRUNE_KEYS, argument);
     return {
         thresholdPercent: integerInRange(prune.thresholdPercent ?? PRUNE_DEFAULTS.thresholdPercent, 1, 99, `${argument}.thresholdPercent`),
         intervalSeconds: integerInRange(prune.intervalSeconds ?? PRUNE_DEFAULTS.intervalSeconds, 10, 86400, `${argument}.intervalSeconds`),

@@ -72,7 +72,7 @@ export const SECRET_KEYS = {
 } as const;
 
 /** One account of a private registry. */
-export interface RegistryUserArgs {
+export interface RegistryUser {
     /** The name to `docker login` with: letters, digits and `.`, `_`, `@`, `-`. */
     username: string;
     /** The password, kept secret and stored only as a bcrypt hash. Default: a generated 32-character password (see `userPasswords`). */
@@ -94,7 +94,7 @@ export interface RegistryArgs {
     /** How long a mirror keeps what it cached before fetching it again, as a Go duration such as "168h"; "0" keeps it for ever (registry 3's `proxy.ttl`; registry 2.8 ignores it). Default the registry's, 168h. */
     cacheTtl?: string;
     /** Accounts of a private registry (htpasswd, bcrypt); without any, anyone who reaches it may push. Default none. */
-    users?: RegistryUserArgs[];
+    users?: RegistryUser[];
     /** More DNS names clients use for the registry, added to its certificate. Default none. */
     hostnames?: string[];
     /** IP addresses clients use for the registry, added to its certificate. Default none. */
@@ -182,7 +182,7 @@ function secretString(value: unknown, argument: string, maxBytes = Infinity): pu
 
 function users(value: unknown, argument: string): RegistryUser[] {
     const list = arrayOf(value, argument, (entry, entryArgument) => {
-        const user = knownKeys(entry as RegistryUserArgs, ["username", "password"], entryArgument);
+        const user = knownKeys(entry as RegistryUser, ["username", "password"], entryArgument);
         return {
             username: username(user.username, `${entryArgument}.username`),
             password: user.password === undefined ? undefined : secretString(user.password, `${entryArgument}.password`, BCRYPT_MAX_BYTES),
@@ -353,7 +353,7 @@ export function validateRegistryArgs(args: RegistryArgs, prefix: string): Regist
 }
 
 /** Where a Kubernetes registry keeps its data. */
-export interface RegistryStorageArgs {
+export interface RegistryStorage {
     /** Keep the data on a PersistentVolumeClaim (true) or in an emptyDir that lives as long as the pod (false). Default: false for a mirror, true for a private registry. */
     persistent?: boolean;
     /** The claim's requested size, or the emptyDir's sizeLimit. Default 20Gi. */
@@ -365,12 +365,12 @@ export interface RegistryStorageArgs {
 }
 
 /** An emptyDir limited to `size`, a claim of `size` to create, or an existing claim. */
-export type RegistryStorage =
+export type RegistryDataVolume =
     | { kind: "emptyDir"; size: string }
     | { kind: "claim"; size: string; storageClass?: string }
     | { kind: "existingClaim"; claimName: string };
 
-export function validateStorage(value: RegistryStorageArgs | undefined, mode: RegistryMode, argument: string): RegistryStorage {
+export function validateStorage(value: RegistryStorage | undefined, mode: RegistryMode, argument: string): RegistryDataVolume {
     const storage = knownKeys(value ?? {}, ["persistent", "size", "storageClass", "existingClaim"], argument);
     const persistent =
         storage.persistent === undefined

@@ -13,8 +13,8 @@ import {
     RegistryArgs,
     RegistryMode,
     RegistrySettings,
+    RegistryDataVolume,
     RegistryStorage,
-    RegistryStorageArgs,
     SECRET_KEYS,
     ServerNames,
     UPSTREAM_CA_FILE,
@@ -51,7 +51,7 @@ export interface SelfHostedRegistryArgs extends RegistryArgs {
     /** Make `pulumi up` wait (up to 10 minutes) until a LoadBalancer Service has an external address; daemons in the cluster never need one. Default false. */
     awaitLoadBalancer?: boolean;
     /** Where images are kept. Default: an emptyDir limited to 20Gi for a mirror, a retained 20Gi claim for a private registry. */
-    storage?: RegistryStorageArgs;
+    storage?: RegistryStorage;
     /** Resources of the registry container. Default requests 100m/128Mi, memory limit 512Mi. */
     resources?: ContainerResources;
 }
@@ -62,7 +62,7 @@ export interface SelfHostedRegistrySettings extends RegistrySettings {
     serviceName?: string;
     serviceType: RegistryServiceType;
     awaitLoadBalancer: boolean;
-    storage: RegistryStorage;
+    storage: RegistryDataVolume;
     resources: ContainerResources;
 }
 
@@ -154,7 +154,7 @@ export function selfHostedRegistryNames(name: string, settings: Pick<SelfHostedR
  * `storage.existingClaim`). A mirror's claim is only a cache and goes with
  * the registry.
  */
-function dataClaimSource(name: string, storage: RegistryStorage, mode: RegistryMode): ClaimSource | undefined {
+function dataClaimSource(name: string, storage: RegistryDataVolume, mode: RegistryMode): ClaimSource | undefined {
     switch (storage.kind) {
         case "emptyDir":
             return undefined;

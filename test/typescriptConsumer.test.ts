@@ -5,20 +5,23 @@ import * as ts from "typescript";
 
 const ROOT = path.join(__dirname, "..");
 
-/** A TypeScript program that uses the components as they were written before they had enums: string values throughout. */
+/** A TypeScript program that uses the components as it was written before they had a schema: string values, `*Args` interface names. */
 const STRING_VALUES_CONSUMER = `
-import { DindDeployment, LocalDind, LocalRegistry, SelfHostedRegistry, Transport } from "../components";
+import { DindDeployment, DockerStorageArgs, LocalDind, LocalRegistry, RegistryUserArgs, SelfHostedRegistry, Transport } from "../components";
 
 const transport: Transport = "tls";
+const storage: DockerStorageArgs = { persistent: true, size: "50Gi" };
+const ci: RegistryUserArgs = { username: "ci" };
 const mirror = new LocalRegistry("mirror", { mode: "mirror" });
 new LocalDind("local", { transport, registry: mirror, daemonConfig: { "log-driver": "local", builder: { gc: { enabled: true } } } });
-const registry = new SelfHostedRegistry("registry", { mode: "private", serviceType: "ClusterIP", users: [{ username: "ci" }] });
+const registry = new SelfHostedRegistry("registry", { mode: "private", serviceType: "ClusterIP", users: [ci] });
 new DindDeployment("builds", {
     workload: "StatefulSet",
     transport: "tls",
     isolation: "sysbox",
     sysbox: { containerRuntime: "cri-o" },
     registry,
+    dockerStorage: storage,
 });
 `;
 
@@ -39,7 +42,7 @@ function typeErrors(source: string): string[] {
 describe("a TypeScript consumer of the components", function () {
     this.timeout(120_000);
 
-    it("still compiles with string values where the schema has enums, and a registry wired in one line", () => {
+    it("still compiles with string values where the schema has enums, the former interface names, and a registry wired in one line", () => {
         assert.deepEqual(typeErrors(STRING_VALUES_CONSUMER), []);
     });
 
