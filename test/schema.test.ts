@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
 import * as path from "path";
+import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
 import { capture, isSecret, registeredOutputKeys } from "./harness";
@@ -17,6 +19,7 @@ const ROOT = path.join(__dirname, "..");
 interface Property {
     type?: string;
     $ref?: string;
+    plain?: boolean;
     description?: string;
     items?: Property;
     additionalProperties?: Property;
@@ -175,6 +178,64 @@ describe("the package's schema, as `pulumi package add` infers it for other lang
         assert.equal(wiring.properties!.mode.$ref, `#/types/${PACKAGE_NAME}:index:RegistryMode`);
         for (const component of ["DindDeployment", "LocalDind"]) {
             assert.equal(schema.resources[componentType(component)].inputProperties.registry.$ref, `#/types/${PACKAGE_NAME}:index:RegistryWiring`);
+        }
+    });
+
+    describe("the YAML example (examples/yaml/Pulumi.yaml)", () => {
+        const program = yaml.load(fs.readFileSync(path.join(ROOT, "examples", "yaml", "Pulumi.yaml"), "utf8")) as {
+            resources: Record<string, { type: string; properties: Record<string, unknown> }>;
+            outputs: Record<string, string>;
+        };
+
+        /** Problems of a value against a schema property: unknown keys, enum values no enum has, references to no output. */
+        function problems(value: unknown, property: Property, at: string): string[] {
+            const reference = typeof value === "string" && value.match(/^\$\{(\w+)\.(\w+)\}$/);
+            if (reference) {
+                const resource = program.resources[reference[1]];
+                const outputs = resource && schema.resources[resource.type]?.properties;
+                const found = outputs?.[reference[2]] ? [] : [`${at}: ${value} is no output`];
+                return property.plain ? [...found, `${at} is plain: it takes no output of another resource`] : found;
+            }
+            const type = property.$ref && schema.types[property.$ref.replace("#/types/", "")];
+            if (type && type.enum) {
+                return type.enum.some((member) => member.value === value) ? [] : [`${at}: ${JSON.stringify(value)} is not a ${property.$ref}`];
+            }
+            if (type && type.properties && typeof value === "object" && value !== null) {
+                return Object.entries(value).flatMap(([key, child]) =>
+                    type.properties![key] ? problems(child, type.properties![key], `${at}.${key}`) : [`${at}.${key} is no property of ${property.$ref}`],
+                );
+            }
+            return [];
+        }
+
+        it("declares only the package's components, with their arguments and values, and exports their outputs", () => {
+            const found = Object.entries(program.resources).flatMap(([name, resource]) => {
+                const component = schema.resources[resource.type];
+                if (!component) {
+                    return [`${name}: ${resource.type} is no component of the package`];
+                }
+                return Object.entries(resource.properties).flatMap(([key, value]) =>
+                    component.inputProperties[key] ? problems(value, component.inputProperties[key], `${name}.${key}`) : [`${name}.${key} is no argument of ${resource.type}`],
+                );
+            });
+            const outputs = Object.entries(program.outputs).flatMap(([key, value]) => problems(value, {}, `outputs.${key}`));
+            assert.deepEqual([...found, ...outputs], []);
+            assert.deepEqual(Object.values(program.resources).map((r) => r.type), [componentType("LocalRegistry"), componentType("LocalDind")]);
+        });
+
+        it("would be told about a misspelt argument or enum value", () => {
+            const builds = program.resources.builds;
+            const component = schema.resources[builds.type];
+            assert.notDeepEqual(problems("tsl", component.inputProperties.transport, "builds.transport"), []);
+            assert.notDeepEqual(problems({ ...(builds.properties.registry as object), registryHots: "x" }, component.inputProperties.registry, "builds.registry"), []);
+            assert.notDeepEqual(problems("${mirror.caCert}", component.inputProperties.registry, "builds.registry"), []);
+        });
+    });
+
+    it("shows the Python and YAML examples in the README as they are tested", () => {
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        for (const example of ["python/__main__.py", "yaml/Pulumi.yaml"]) {
+            assert.ok(readme.includes(fs.readFileSync(path.join(ROOT, "examples", example), "utf8")), `README has examples/${example} verbatim`);
         }
     });
 });
