@@ -69,4 +69,21 @@ describe("real engine: the components in a consumer's program", function () {
         const types = (await project.resources("dev")).map((r) => r.type);
         assert.ok(types.includes("pulumi-dind:index:LocalDind"));
     });
+
+    it("keeps every resource of a stack deployed when the components' token was dind:index:*", async function () {
+        // The state as the package before its schema wrote it: the same resources under the former token.
+        const { stdout } = await project.pulumi(["stack", "export", "-s", "dev"]);
+        const former = stdout.replace(/pulumi-dind:index:/g, "dind:index:");
+        assert.notEqual(former, stdout);
+        const stateFile = path.join(project.root, "former-state.json");
+        fs.writeFileSync(stateFile, former);
+        await project.pulumi(["stack", "import", "-s", "dev", "--file", stateFile]);
+        assert.ok((await project.resources("dev")).some((r) => r.type === "dind:index:LocalDind"), "the stack holds the former token");
+
+        // The aliases map each former URN, the children's through their parent's, onto the new one.
+        await project.pulumi(["preview", "--expect-no-changes", "-s", "dev"]);
+        await project.up("dev");
+        const types = (await project.resources("dev")).map((r) => r.type);
+        assert.ok(types.includes("pulumi-dind:index:LocalDind") && !types.includes("dind:index:LocalDind"), "the next up moves the stack onto the new token");
+    });
 });
