@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { componentType, withFormerType } from "./typeTokens";
 import * as k8s from "@pulumi/kubernetes";
+import { componentType, withFormerType } from "./typeTokens";
 import { DaemonTls, KeyPair, createDaemonTls } from "./certificates";
 import {
     CLIENT_CERT_DIR,

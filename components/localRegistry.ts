@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType, withFormerType } from "./typeTokens";
 import * as random from "@pulumi/random";
+import { componentType, withFormerType } from "./typeTokens";
 import { KeyPair } from "./certificates";
 import { RegistryWiring, mirrorUrlFor } from "./daemon";
 import {

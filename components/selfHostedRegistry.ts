@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { componentType, withFormerType } from "./typeTokens";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
+import { componentType, withFormerType } from "./typeTokens";
 import { RegistryWiring, mirrorUrlFor } from "./daemon";
 import { ClaimSource, claimFor, createPodSecurityNamespace, keptClaimName } from "./keptObjects";
 import { autonamePrefix, serviceName as validServiceName } from "./kubernetesNames";
