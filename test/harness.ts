@@ -147,10 +147,10 @@ monitor.registerResource = (request: any, callback: unknown) => {
             replaceOnChanges: request.getReplaceonchangesList(),
             additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
             dependsOn: request.getDependenciesList(),
-            aliasTypes: [
-                ...request.getAliasesList().map((alias: any) => alias.getSpec()?.getType()),
-                ...request.getAliasurnsList().map((urn: string) => urn.split("::")[2]?.split("$").pop()),
-            ].filter((type): type is string => Boolean(type)),
+            aliasTypes: request
+                .getAliasesList()
+                .map((alias: any) => alias.getSpec()?.getType())
+                .filter((type: string | undefined): type is string => Boolean(type)),
         },
         urn: monitor.newUrn(request.getParent(), request.getType(), request.getName()),
         provider: request.getProvider() ?? "",
