@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
-import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
 import { capture, isSecret, registeredOutputKeys } from "./harness";
+import { ROOT, packageSchema } from "./support/packageSchema";
 import * as library from "../components";
 import { CONTAINER_RUNTIMES, DIND_DEPLOYMENT_ARG_KEYS, ISOLATIONS, WORKLOADS } from "../components/dindDeployment";
 import { TRANSPORTS } from "../components/daemon";
@@ -13,8 +13,6 @@ import { LOCAL_REGISTRY_ARG_KEYS } from "../components/localRegistry";
 import { REGISTRY_MODES } from "../components/registrySettings";
 import { REGISTRY_SERVICE_TYPES, SELF_HOSTED_REGISTRY_ARG_KEYS } from "../components/selfHostedRegistry";
 import { PACKAGE_NAME, componentType } from "../components/typeTokens";
-
-const ROOT = path.join(__dirname, "..");
 
 interface Property {
     type?: string;
@@ -81,9 +79,7 @@ describe("the package's schema, as `pulumi package add` infers it for other lang
     let schema: Schema;
 
     before(async () => {
-        // What the Node.js plugin host runs for a PulumiPlugin.yaml package: the exported components, analyzed from source.
-        const provider = new ComponentProvider({ components: getPulumiComponents(library), dirname: ROOT, name: PACKAGE_NAME });
-        schema = JSON.parse(await provider.getSchema());
+        schema = JSON.parse(await packageSchema());
     });
 
     it("is named as the plugin host names it, from package.json, and the components register that token", () => {

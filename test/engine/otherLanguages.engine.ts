@@ -12,10 +12,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
-import * as library from "../../components";
 import { validateLocalDindArgs } from "../../components/localDind";
-import { PACKAGE_NAME, componentType } from "../../components/typeTokens";
+import { componentType } from "../../components/typeTokens";
+import { packageSchema } from "../support/packageSchema";
 import { ROOT } from "./support/pulumiCli";
 
 const run = promisify(execFile);
@@ -38,9 +37,8 @@ describe("real engine toolchain: the package's SDKs for Python, Go and Node.js",
     before(async function () {
         work = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-dind-sdks-"));
         sdks = path.join(work, "sdks");
-        const provider = new ComponentProvider({ components: getPulumiComponents(library), dirname: ROOT, name: PACKAGE_NAME });
         const schemaFile = path.join(work, "schema.json");
-        fs.writeFileSync(schemaFile, await provider.getSchema());
+        fs.writeFileSync(schemaFile, await packageSchema());
         generated = (await run("pulumi-dind-sdk-codegen", [schemaFile, sdks, "python", "go", "nodejs"], { encoding: "utf8" })).stdout;
     });
 
