@@ -14,10 +14,6 @@ set -euo pipefail
 log_file="${E2E_DOCKERD_LOG:-/tmp/pulumi-dind-e2e-dockerd.log}"
 timeout="${E2E_DOCKERD_TIMEOUT:-60}"
 
-# docker.io brings dockerd, containerd, runc and docker-init; mmdebstrap builds the test images
-# (build-images.sh); openssl makes the tests' private CA.
-packages=(docker.io mmdebstrap iptables ca-certificates openssl)
-
 sudo=()
 if [ "$(id -u)" != 0 ]; then
     sudo=(sudo)
@@ -26,23 +22,9 @@ fi
 # shellcheck source=../../setup-steps.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../setup-steps.sh"
 
-missing=()
-for p in "${packages[@]}"; do
-    if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
-        missing+=("$p")
-    fi
-done
-
-if [ "${#missing[@]}" -gt 0 ]; then
-    step "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    # The package lists of a fresh machine are empty or stale: refresh them once, here only.
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    done_step
-else
-    echo "==> packages already installed: ${packages[*]}"
-fi
+# docker.io brings dockerd, containerd, runc and docker-init; mmdebstrap builds the test images
+# (build-images.sh); openssl makes the tests' private CA.
+install_debian_packages docker.io mmdebstrap iptables ca-certificates openssl
 
 if docker version >/dev/null 2>&1; then
     echo "==> docker engine already answers: $(docker version --format '{{.Server.Version}}')"

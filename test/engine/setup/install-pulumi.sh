@@ -32,11 +32,7 @@ if ! command -v go >/dev/null; then
 fi
 
 # The tier runs Python programs in a virtual environment, with the Pulumi SDK from PyPI.
-if ! python3 -c "import ensurepip, venv" 2>/dev/null; then
-    step "installing python3-venv"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-    done_step
-fi
+install_debian_packages python3-venv
 
 # key FILE...: a short hash of the files and the Go version, naming one build.
 key() {
