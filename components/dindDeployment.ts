@@ -24,7 +24,7 @@ import {
 import { DAEMON_CONFIG_FIELDS, DaemonConfigArgs, DaemonConfigSettings, validateDaemonConfigArgs } from "./daemonConfig";
 import { flagsOf } from "./dockerdFlags";
 import { Prune, PruneSettings, validatePruneArgs } from "./prune";
-import { REGISTRY_MODES } from "./registrySettings";
+import { wiredRegistry } from "./registrySettings";
 import {
     DindPodObjects,
     TLS_SECRET_ITEMS,
@@ -60,7 +60,6 @@ import {
     optional,
     quantity,
     refuseBesideExistingClaim,
-    registryHost,
 } from "./validation";
 
 /** The Kubernetes workload that runs the daemon's pod. */
@@ -381,20 +380,11 @@ function toleration(value: unknown, argument: string): k8s.types.input.core.v1.T
 
 /** A registry this package deployed on Kubernetes (SelfHostedRegistry); a LocalRegistry serves one Docker host, which the pods cannot reach. */
 function registryWiring(value: unknown, argument: string): RegistryWiring {
-    const expected = "a SelfHostedRegistry (or an object with registryHost, mode and caCertPem)";
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new InvalidArgumentError(argument, value, expected);
-    }
-    const wiring = value as Partial<RegistryWiring>;
-    registryHost(wiring.registryHost, `${argument}.registryHost`);
-    oneOf(wiring.mode, REGISTRY_MODES, `${argument}.mode`);
-    if (wiring.caCertPem === undefined) {
-        throw new InvalidArgumentError(`${argument}.caCertPem`, undefined, "the CA that signed the registry's certificate");
-    }
+    const wiring = wiredRegistry(value, argument, "a SelfHostedRegistry (or an object with registryHost, mode and caCertPem)");
     if (wiring.networkName !== undefined) {
         throw new InvalidArgumentError(argument, "a registry on a Docker network", "a registry in the cluster, such as a SelfHostedRegistry (a LocalRegistry is reached on one Docker host's network)");
     }
-    return value as RegistryWiring;
+    return wiring;
 }
 
 /** Only a daemon that verifies its clients is published, and only behind the policy that admits the ones named. */

@@ -48,7 +48,7 @@ import {
     transportName,
 } from "./daemon";
 import { DAEMON_CONFIG_FIELDS, DAEMON_CONFIG_FILE, DaemonConfigArgs, DaemonConfigSettings, validateDaemonConfigArgs } from "./daemonConfig";
-import { REGISTRY_MODES } from "./registrySettings";
+import { wiredRegistry } from "./registrySettings";
 import {
     InvalidArgumentError,
     argumentKeys,
@@ -59,9 +59,7 @@ import {
     knownKeys,
     lowerCaseDnsName,
     nonEmptyString,
-    oneOf,
     optional,
-    registryHost,
 } from "./validation";
 
 /** A docker CLI container that runs a script once against the daemon. */
@@ -252,12 +250,7 @@ function validateClient(value: unknown, argument: string, hostSockets: readonly 
 
 /** A registry the daemon reaches on a Docker network of this host: its host goes into certs.d paths, so it is checked. */
 function registryOnDockerHost(value: unknown, argument: string): RegistryWiring {
-    if (typeof value !== "object" || value === null) {
-        throw new InvalidArgumentError(argument, value, "a registry this package deploys, such as a LocalRegistry");
-    }
-    const registry = value as RegistryWiring;
-    registryHost(registry.registryHost, `${argument}.registryHost`);
-    oneOf(registry.mode, REGISTRY_MODES, `${argument}.mode`);
+    const registry = wiredRegistry(value, argument, "a registry this package deploys, such as a LocalRegistry");
     if (registry.networkName === undefined) {
         throw new InvalidArgumentError(
             argument,

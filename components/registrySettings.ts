@@ -9,7 +9,7 @@ import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CertificateAuthority, KeyPair, createCertificateAuthority, existingCertificateAuthority, issueCertificate } from "./certificates";
-import { SYSTEM_CA_DIR } from "./daemon";
+import { RegistryWiring, SYSTEM_CA_DIR } from "./daemon";
 import {
     ArgumentFields,
     InvalidArgumentError,
@@ -29,6 +29,7 @@ import {
     quantity,
     redacted,
     refuseBesideExistingClaim,
+    registryHost,
     registryMirrorUrl,
     serverCertificate,
     subjectOf,
@@ -43,6 +44,24 @@ export const RegistryMode = {
 } as const;
 export type RegistryMode = (typeof RegistryMode)[keyof typeof RegistryMode];
 export const REGISTRY_MODES: readonly RegistryMode[] = Object.values(RegistryMode);
+
+/**
+ * A registry given to a daemon, with what every daemon reads off it checked: its host (certs.d
+ * paths and the mirror flag are written from it), its mode and its CA. `expected` says what the
+ * daemon takes, for the error about a value that is no object.
+ */
+export function wiredRegistry(value: unknown, argument: string, expected: string): RegistryWiring {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new InvalidArgumentError(argument, value, expected);
+    }
+    const wiring = value as Partial<RegistryWiring>;
+    registryHost(wiring.registryHost, `${argument}.registryHost`);
+    oneOf(wiring.mode, REGISTRY_MODES, `${argument}.mode`);
+    if (wiring.caCertPem === undefined) {
+        throw new InvalidArgumentError(`${argument}.caCertPem`, undefined, "the CA that signed the registry's certificate");
+    }
+    return value as RegistryWiring;
+}
 
 /** distribution v3; pinned to a release so a new one arrives only when this package moves. */
 export const DEFAULT_REGISTRY_IMAGE = "registry:3.0.0";

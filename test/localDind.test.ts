@@ -564,6 +564,7 @@ describe("LocalDind", () => {
             ["a registry that is no object", { ...UNIX, registry: "mirror:5000" as any }, /^args\.registry: expected a registry this package deploys, such as a LocalRegistry, got "mirror:5000"$/],
             ["a registry on no Docker network", { ...UNIX, registry: { ...wired("cache.dind.svc:5000"), networkName: undefined } }, /^args\.registry: expected a registry on this Docker host, .*, got "a registry without a Docker network \(cache\.dind\.svc:5000\)"$/],
             ["a registry whose host climbs out of certs.d", { ...UNIX, registry: wired("../../etc") }, /^args\.registry\.registryHost: expected a registry host/],
+            ["a registry without its CA", { ...UNIX, registry: { ...wired(), caCertPem: undefined as any } }, /^args\.registry\.caCertPem: expected the CA that signed the registry's certificate/],
             ["a registry of an unknown mode", { ...UNIX, registry: wired("mirror:5000", "cache" as any) }, /^args\.registry\.mode: expected one of "mirror", "private", got "cache"$/],
             ["a registry named as the daemon", { ...UNIX, registry: wired("d:5000") }, /^args\.registry: expected a registry whose name on the network is neither "d" \(the daemon's own\) nor "localhost".*, got "d:5000"$/],
             ["a registry named localhost", { ...UNIX, registry: wired("localhost:5000") }, /^args\.registry: expected a registry whose name .*, got "localhost:5000"$/],
